@@ -1,0 +1,54 @@
+"""Alembic environment: runs migrations on the connection or URL the service hands over."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection, text
+
+from qbwc_service.db import make_engine
+from qbwc_service.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+#: Any number: the key of the PostgreSQL advisory lock that serialises concurrent upgrades.
+MIGRATION_LOCK_KEY = 0x51B3C
+
+
+def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=sqlite,
+        compare_type=True,
+        transaction_per_migration=True,
+    )
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SET lock_timeout = '5s'"))
+        connection.execute(text("SET statement_timeout = '120s'"))
+        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            connection.commit()
+
+
+def run_migrations_online() -> None:
+    """Migrate through the given connection, or one opened on the configured URL."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline (--sql) migrations are not supported; run them against a database")
+run_migrations_online()

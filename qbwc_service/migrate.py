@@ -1,0 +1,43 @@
+"""Apply and check Alembic migrations from code (``qbwc-service db upgrade``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic configuration that runs on ``engine``'s database."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision``."""
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def check(engine: Engine) -> None:
+    """Raise when the models and the migrated schema differ (a migration is missing)."""
+    with engine.connect() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.check(cfg)
+
+
+def revision(engine: Engine, message: str) -> None:
+    """Autogenerate a new migration against ``engine``'s (migrated) database."""
+    with engine.begin() as conn:
+        cfg = alembic_config(engine)
+        cfg.attributes["connection"] = conn
+        command.revision(cfg, message=message, autogenerate=True)

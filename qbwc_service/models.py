@@ -1,0 +1,268 @@
+"""The database schema: typed SQLAlchemy 2.0 models. Alembic migrations create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class JobState(StrEnum):
+    """Where a job is in its life."""
+
+    #: Waiting to be handed to a QBWC session.
+    QUEUED = "queued"
+    #: Sent to QuickBooks in a session that holds its lease; the response is awaited.
+    IN_FLIGHT = "in_flight"
+    #: QuickBooks processed it; ``result`` holds what it returned.
+    DONE = "done"
+    #: It will not be sent again without a person retrying it; ``error`` says why.
+    FAILED = "failed"
+    #: A person or producer withdrew it before it was processed.
+    CANCELLED = "cancelled"
+
+
+class SessionState(StrEnum):
+    """Where a QBWC session (one Web Connector run) is in its life."""
+
+    #: Authenticated; QBWC is exchanging requests and responses.
+    OPEN = "open"
+    #: QBWC called closeConnection.
+    CLOSED = "closed"
+    #: QBWC reported an error (connectionError or a QuickBooks hresult) and stopped.
+    FAILED = "failed"
+    #: QBWC went quiet; its jobs went back to the queue.
+    ABANDONED = "abandoned"
+
+
+class Role(StrEnum):
+    """What a staff user may do in the admin pages."""
+
+    #: Everything, tokens and company connections included.
+    ADMIN = "admin"
+    #: Read the queue, retry and cancel jobs; no tokens, no company creation.
+    SUPPORT = "support"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    """Declarative base with named constraints."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class Company(Base):
+    """A QuickBooks company file reached through one QBWC user name."""
+
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    #: argon2 hash of the QBWC password (the token); the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    owner_id: Mapped[str] = mapped_column(String(38))
+    file_id: Mapped[str] = mapped_column(String(38))
+    #: Company file QBWC is asked to open; ``None``: the one open in QuickBooks.
+    company_file: Mapped[str | None] = mapped_column(String(500))
+    poll_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    read_only: Mapped[bool] = mapped_column(default=False)
+    #: What QBWC last reported.
+    qbwc_version: Mapped[str | None] = mapped_column(String(32))
+    qbxml_version: Mapped[str | None] = mapped_column(String(8))
+    qbxml_country: Mapped[str | None] = mapped_column(String(4))
+    reported_company_file: Mapped[str | None] = mapped_column(String(500))
+    #: Facts from the first (HCP) response: product, edition, versions, sales tax on.
+    host_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_poll_at: Mapped[datetime | None]
+
+    jobs: Mapped[list[Job]] = relationship(back_populates="company", lazy="raise_on_sql")
+    __table_args__ = (CheckConstraint("poll_minutes > 0", name="poll_positive"),)
+
+
+class Job(Base):
+    """One unit of work for QuickBooks: a request and what came of it."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    #: Text support staff search for: a name, a RefNumber.
+    reference: Mapped[str | None] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    #: Not handed out before this time (retry back-off); ``None``: at once.
+    not_before: Mapped[datetime | None]
+    #: Must be done before this job is handed out.
+    depends_on_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
+    #: The lease: the QBWC session ticket holding the job, and since when.
+    ticket: Mapped[str | None] = mapped_column(String(64))
+    leased_at: Mapped[datetime | None]
+    #: Round trip within a multi-step job (query, then add or mod; iterator pages).
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    #: State a multi-step job carries between round trips (EditSequence, iteratorID).
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    request_xml: Mapped[str | None] = mapped_column(Text)
+    response_xml: Mapped[str | None] = mapped_column(Text)
+    status_code: Mapped[int | None]
+    status_severity: Mapped[str | None] = mapped_column(String(8))
+    status_message: Mapped[str | None] = mapped_column(Text)
+    #: What QuickBooks returned: ListID/TxnID, EditSequence, names.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Why the job failed or was retried, in words a person can act on.
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+    company: Mapped[Company] = relationship(back_populates="jobs", lazy="raise_on_sql")
+    __table_args__ = (
+        UniqueConstraint("company_id", "idempotency_key"),
+        CheckConstraint("state != 'in_flight' OR ticket IS NOT NULL", name="in_flight_has_ticket"),
+        CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
+        Index("ix_job_next", "company_id", "state", "priority", "id"),
+        Index("ix_job_ticket", "ticket"),
+        Index("ix_job_state_id", "state", "id"),
+        Index("ix_job_created", "created_at", "id"),
+    )
+
+
+class JobEvent(Base):
+    """An append-only record of one thing that happened to a job."""
+
+    __tablename__ = "job_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    ticket: Mapped[str | None] = mapped_column(String(64))
+    #: Who did it: ``qbwc``, ``api``, ``cli``, ``system`` or a staff user's e-mail.
+    actor: Mapped[str] = mapped_column(String(200), default="system")
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class QbwcSession(Base):
+    """One Web Connector run, from authenticate to closeConnection, keyed by its ticket."""
+
+    __tablename__ = "qbwc_session"
+
+    ticket: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    state: Mapped[SessionState] = mapped_column(
+        _enum(SessionState, "session_state"), default=SessionState.OPEN
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    #: Requests handed out and responses processed.
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    retried: Mapped[int] = mapped_column(Integer, default=0)
+    round_trips: Mapped[int] = mapped_column(Integer, default=0)
+    #: Whether the first sendRequestXML (with the HCP response) has been answered.
+    hcp_seen: Mapped[bool] = mapped_column(default=False)
+    qbxml_version: Mapped[str | None] = mapped_column(String(8))
+    qbxml_country: Mapped[str | None] = mapped_column(String(4))
+    #: What ``getLastError`` tells the user.
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_qbwc_session_company_state", "company_id", "state"),)
+
+
+class StaffUser(Base):
+    """A person who uses the admin and support pages."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class ApiKey(Base):
+    """A key for the JSON API, stored hashed; the key itself is shown once."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The first characters of the key, to find its hash without scanning every row.
+    prefix: Mapped[str] = mapped_column(String(16), index=True)
+    key_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
