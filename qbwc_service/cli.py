@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -274,7 +275,7 @@ def apikey_create(state: CliState, name: str) -> None:
 
 
 def _read_payload(source: str) -> dict[str, Any]:
-    text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -330,7 +331,7 @@ def list_jobs(state: CliState, company_name: str | None, job_state: str | None, 
     if job_state:
         query = query.where(Job.state == JobState(job_state))
     with Session(state.engine) as db:
-        rows = db.execute(query).tuples().all()
+        rows = db.execute(query).all()
     data = [
         {"id": j.id, "company": name, "kind": j.kind, "state": str(j.state), "attempts": j.attempts,
          "status_code": j.status_code, "status_message": j.status_message, "reference": j.reference,
