@@ -6,13 +6,14 @@ piece of state in the database, so any worker process can answer any call.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, build_document, negotiate
 from qbxml_builders._xml import parse_untrusted
@@ -58,6 +59,59 @@ def job_id_of(request_id: str | None) -> int | None:
         return None
     head = request_id.split(".", 1)[0]
     return int(head) if head.isdigit() else None
+
+
+S = QbwcSession.metadata.tables["qbwc_session"]
+
+
+@functools.cache
+def _touch_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+        .values(last_seen_at=bindparam("p_now", type_=S.c.last_seen_at.type))
+        .returning(
+            S.c.ticket,
+            S.c.company_id,
+            S.c.hcp_seen,
+            S.c.qbxml_version,
+            S.c.qbxml_country,
+            S.c.done,
+            S.c.failed,
+            S.c.planned,
+        )
+    )
+
+
+@functools.cache
+def _sent_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"))
+        .values(sent=S.c.sent + bindparam("p_sent"), round_trips=S.c.round_trips + 1)
+    )
+
+
+@functools.cache
+def _counted_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"))
+        .values(
+            done=S.c.done + bindparam("p_done"),
+            failed=S.c.failed + bindparam("p_failed"),
+            retried=S.c.retried + bindparam("p_retried"),
+            last_error=func.coalesce(bindparam("p_error", type_=S.c.last_error.type), S.c.last_error),
+        )
+    )
+
+
+@functools.cache
+def _held_stmt() -> Any:
+    j = Job.metadata.tables["job"]
+    return select(j.c.id, j.c.attempts, j.c.max_attempts).where(
+        j.c.state == JobState.IN_FLIGHT, j.c.ticket == bindparam("p_ticket")
+    )
 
 
 @dataclass
@@ -116,7 +170,8 @@ class Protocol:
             if active is not None:
                 log(logging.INFO, "authenticate_busy", company=company.name)
                 return ["", "busy", str(self.settings.busy_retry_seconds)]
-            if jobs.count_ready(conn, company.id, now) == 0:
+            planned = jobs.count_ready(conn, company.id, now)
+            if planned == 0:
                 log(logging.INFO, "authenticate_none", company=company.name)
                 answer = ["", "none"]
                 if self.settings.postpone_seconds > 0:
@@ -126,7 +181,8 @@ class Protocol:
             conn.execute(
                 insert(QbwcSession).values(
                     ticket=ticket, company_id=company.id, state=SessionState.OPEN, started_at=now,
-                    last_seen_at=now, sent=0, done=0, failed=0, retried=0, round_trips=0, hcp_seen=False,
+                    last_seen_at=now, planned=planned, sent=0, done=0, failed=0, retried=0, round_trips=0,
+                    hcp_seen=False,
                 )
             )  # fmt: skip
             log(logging.INFO, "session_started", company=company.name, session=ticket[:8])
@@ -138,15 +194,7 @@ class Protocol:
         """The open session row for ``ticket`` (touched), or None."""
         if not ticket:
             return None
-        row = conn.execute(
-            update(QbwcSession)
-            .where(QbwcSession.ticket == ticket, QbwcSession.state == SessionState.OPEN)
-            .values(last_seen_at=utcnow())
-            .returning(
-                QbwcSession.ticket, QbwcSession.company_id, QbwcSession.hcp_seen, QbwcSession.qbxml_version,
-                QbwcSession.qbxml_country, QbwcSession.done, QbwcSession.failed,
-            )
-        ).first()  # fmt: skip
+        row = conn.execute(_touch_stmt(), {"p_ticket": ticket, "p_now": utcnow()}).first()
         if row is None:
             log(logging.WARNING, "unknown_ticket", session=ticket[:8])
         return row
@@ -195,11 +243,7 @@ class Protocol:
                 version=version or DEFAULT_VERSION,
                 on_error=OnError.CONTINUE,
             )
-            conn.execute(
-                update(QbwcSession)
-                .where(QbwcSession.ticket == ticket)
-                .values(sent=QbwcSession.sent + len(requests), round_trips=QbwcSession.round_trips + 1)
-            )
+            conn.execute(_sent_stmt(), {"p_ticket": ticket, "p_sent": len(requests)})
             return document.decode("utf-8")
 
     def _first_call(
@@ -240,14 +284,7 @@ class Protocol:
             if session is None:
                 return -1
             assert ticket is not None
-            in_flight = {
-                r.id: r
-                for r in conn.execute(
-                    select(Job.id, Job.attempts, Job.max_attempts).where(
-                        Job.state == JobState.IN_FLIGHT, Job.ticket == ticket
-                    )
-                )
-            }
+            in_flight = {r.id: r for r in conn.execute(_held_stmt(), {"p_ticket": ticket})}
             if hresult and hresult.strip():
                 outcomes, fatal = self._hresult_outcomes(in_flight, hresult.strip(), (message or "").strip())
             elif not response or not response.strip():
@@ -262,26 +299,19 @@ class Protocol:
             for o in outcomes:
                 if o.job_id in settled:
                     counts[o.to_state] += 1
-            values: dict[str, Any] = {
-                "done": QbwcSession.done + counts[JobState.DONE],
-                "failed": QbwcSession.failed + counts[JobState.FAILED],
-                "retried": QbwcSession.retried + counts[JobState.QUEUED],
-            }
-            if fatal:
-                values["last_error"] = fatal
-            conn.execute(update(QbwcSession).where(QbwcSession.ticket == ticket).values(**values))
+            conn.execute(
+                _counted_stmt(),
+                {"p_ticket": ticket, "p_done": counts[JobState.DONE], "p_failed": counts[JobState.FAILED],
+                 "p_retried": counts[JobState.QUEUED], "p_error": fatal},
+            )  # fmt: skip
             if fatal:
                 log(logging.WARNING, "session_error", session=ticket[:8], error=fatal)
                 return -1
-            processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
-            remaining = jobs.count_ready(conn, session.company_id) + int(
-                conn.execute(
-                    select(func.count()).select_from(Job).where(Job.state == JobState.IN_FLIGHT, Job.ticket == ticket)
-                ).scalar_one()
-            )
-            if remaining == 0:
+            if not jobs.has_work(conn, session.company_id, ticket):
                 return 100
-            return int(max(0, min(99, processed * 100 // (processed + remaining))))
+            processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
+            # Of the work planned at authenticate; jobs queued since only hold it below 100.
+            return int(min(99, processed * 100 // max(session.planned, processed + 1)))
 
     def _hresult_outcomes(
         self, in_flight: dict[int, Any], hresult: str, message: str
