@@ -61,9 +61,9 @@ def serve(app: str, env: dict[str, str], chdir: Path) -> tuple[subprocess.Popen[
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            requests.get(base + "/", timeout=1)
+            requests.get(base + "/", timeout=5)
             return proc, base
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"{app} did not start")

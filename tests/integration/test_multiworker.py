@@ -57,9 +57,9 @@ def start_gunicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(base + "/healthz", timeout=1).status_code == 200:
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
                 return proc, base
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("gunicorn did not start")
@@ -71,8 +71,10 @@ def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> 
     with engine.begin() as conn:
         company = companies.create_company(conn, "acme", "acme-qbwc")
         ids = [jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add(f"C{i}")}).job_id for i in range(6)]
-    servers = [start_gunicorn(pg_url, 2, tmp_path / f"access{n}.log") for n in range(2)]
+    servers: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
+        for n in range(2):
+            servers.append(start_gunicorn(pg_url, 2, tmp_path / f"access{n}.log"))
         clients = [qbwc(base + "/qbwc") for _, base in servers]
         ticket = clients[0].authenticate(company.username, company.token)[0]
         sent: list[str] = []
