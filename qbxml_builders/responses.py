@@ -212,7 +212,9 @@ def response_from_element(rs: etree._Element) -> QBResponse:
     try:
         code = int(code_text) if code_text is not None else 0
     except ValueError:
-        raise ResponseError(f"{rs.tag} has a statusCode that is not a number: {code_text!r}")
+        raise ResponseError(
+            f"{rs.tag!r} has a statusCode that is not a number: {code_text!r}"
+        ) from None
     remaining = rs.get("iteratorRemainingCount")
     return QBResponse(
         request_id=rs.get("requestID"),
@@ -220,7 +222,9 @@ def response_from_element(rs: etree._Element) -> QBResponse:
         status_code=code,
         severity=rs.get("statusSeverity", "Info"),
         message=rs.get("statusMessage", ""),
-        objects=tuple(ret_to_dict(c) for c in rs if isinstance(c.tag, str) and c.tag.endswith("Ret")),
+        objects=tuple(
+            ret_to_dict(c) for c in rs if isinstance(c.tag, str) and c.tag.endswith("Ret")
+        ),
         iterator_id=rs.get("iteratorID"),
         iterator_remaining=int(remaining) if remaining and remaining.isdigit() else None,
     )
@@ -230,7 +234,7 @@ def parse_response(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     """Parse a whole qbXML response document into its responses, in order."""
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag != "QBXML":
-        raise ResponseError(f"the response's root element is {root.tag}, not QBXML")
+        raise ResponseError(f"the response's root element is {root.tag!r}, not QBXML")
     msgs = root.find("QBXMLMsgsRs")
     if msgs is None:
         raise ResponseError("the response has no QBXMLMsgsRs element")
