@@ -43,7 +43,7 @@ def plan(model: type[Payload]) -> tuple[FieldPlan, ...]:
         spec = next((m for m in info.metadata if isinstance(m, X)), X())
         row = FieldPlan(
             name=name,
-            tag=spec.tag or pascal(name),
+            tag=spec.attr or spec.tag or pascal(name),
             since=version_tuple(spec.since) if spec.since else None,
             since_text=spec.since,
             countries=spec.countries,
