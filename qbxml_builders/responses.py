@@ -346,6 +346,8 @@ def iter_responses(
                     in_msgs = False
                 depth -= 1
         except etree.XMLSyntaxError as exc:
+            if stream.blank:
+                raise ResponseError("the XML document is empty") from exc
             raise ResponseError(f"not well-formed XML ({exc.msg})") from exc
         if not seen_msgs:
             raise ResponseError("the response has no QBXMLMsgsRs element")
@@ -367,6 +369,8 @@ class _Limited(io.RawIOBase):
         self._inner = inner
         self._limit = limit
         self._count = 0
+        #: Whether everything read so far is whitespace.
+        self.blank = True
 
     def readable(self) -> bool:
         return True
@@ -374,6 +378,7 @@ class _Limited(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         chunk = self._inner.read(size if size is not None and size >= 0 else self._limit + 1)
         self._count += len(chunk)
+        self.blank = self.blank and not chunk.strip()
         if self._count > self._limit:
             raise ResponseError(f"the XML document is over the {self._limit} byte limit")
         return chunk
