@@ -257,10 +257,10 @@ def test_iterator_becomes_attributes() -> None:
     element = build_request(
         "customer_query", {"iterator": "Start", "max_returned": 250, "active_status": "All"}
     )
-    assert element.attrib == {"iterator": "Start"}
+    assert dict(element.attrib) == {"iterator": "Start"}
     assert [c.tag for c in element] == ["MaxReturned", "ActiveStatus"]
     element = build_request("customer_query", {"iterator": "Continue", "iterator_id": "{1-2}"})
-    assert element.attrib == {"iterator": "Continue", "iteratorID": "{1-2}"}
+    assert dict(element.attrib) == {"iterator": "Continue", "iteratorID": "{1-2}"}
 
 
 def test_unapplied_payment_sends_is_auto_apply_false() -> None:
@@ -457,7 +457,9 @@ def test_preview_is_a_complete_document() -> None:
     assert document.startswith(
         b"<?xml version='1.0' encoding='utf-8'?>\n<?qbxml version=\"16.0\"?>"
     )
-    assert root.find("QBXMLMsgsRq/HostQueryRq").get("requestID") == "1"
+    request = root.find("QBXMLMsgsRq/HostQueryRq")
+    assert request is not None
+    assert request.get("requestID") == "1"
 
 
 def test_validate_payload_accepts_models() -> None:
