@@ -311,46 +311,60 @@ def iter_responses(
     with _reader(source, max_bytes) as stream:
         events = etree.iterparse(
             stream,
-            events=("start", "end"),
+            events=("end",),
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
             huge_tree=False,
             remove_blank_text=True,
         )
-        depth = 0
-        in_msgs = seen_msgs = False
+        checked = seen_msgs = False
         objects: list[dict[str, Any]] = []
         try:
-            for event, element in events:
-                if event == "start":
-                    depth += 1
-                    if depth == 1:
-                        if element.getroottree().docinfo.doctype:
-                            raise ResponseError("XML documents with a DTD are refused")
-                        if element.tag != "QBXML":
-                            raise ResponseError(
-                                f"the response's root element is {_tag(element)!r}, not QBXML"
-                            )
-                    elif depth == 2 and element.tag == "QBXMLMsgsRs":
-                        in_msgs = seen_msgs = True
+            for _, element in events:
+                if not checked:
+                    _check_root(element)
+                    checked = True
+                parent = element.getparent()
+                if parent is None:
                     continue
-                if in_msgs and depth == 4 and _tag(element).endswith("Ret"):
+                grandparent = parent.getparent()
+                if grandparent is None:
+                    # A child of <QBXML>.
+                    seen_msgs = seen_msgs or element.tag == "QBXMLMsgsRs"
+                elif grandparent.getparent() is None:
+                    # A child of <QBXMLMsgsRs>: one response.
+                    if parent.tag == "QBXMLMsgsRs" and _tag(element):
+                        yield _response(element, tuple(objects))
+                        objects = []
+                        _free(element)
+                elif (
+                    grandparent.tag == "QBXMLMsgsRs"
+                    and _tag(element).endswith("Ret")
+                    and _is_root(grandparent.getparent())
+                ):
                     objects.append(ret_to_dict(element))
                     _free(element)
-                elif in_msgs and depth == 3 and _tag(element):
-                    yield _response(element, tuple(objects))
-                    objects = []
-                    _free(element)
-                elif depth == 2:
-                    in_msgs = False
-                depth -= 1
         except etree.XMLSyntaxError as exc:
             if stream.blank:
                 raise ResponseError("the XML document is empty") from exc
             raise ResponseError(f"not well-formed XML ({exc.msg})") from exc
         if not seen_msgs:
             raise ResponseError("the response has no QBXMLMsgsRs element")
+
+
+def _is_root(element: etree._Element | None) -> bool:
+    return element is not None and element.getparent() is None
+
+
+def _check_root(element: etree._Element) -> None:
+    """Refuse a DTD and a root other than QBXML (checked at the first parse event)."""
+    tree = element.getroottree()
+    if tree.docinfo.doctype:
+        raise ResponseError("XML documents with a DTD are refused")
+    root = tree.getroot()
+    if root.tag != "QBXML":
+        raise ResponseError(f"the response's root element is {_tag(root)!r}, not QBXML")
 
 
 def _free(element: etree._Element) -> None:
