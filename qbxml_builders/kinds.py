@@ -104,6 +104,7 @@ def _family(
     mod: type[Payload] | None,
     query: type[Payload],
     what: str,
+    plural: str,
     *,
     mod_since: str = "2.0",
     add_since: str = "2.0",
@@ -112,7 +113,7 @@ def _family(
     if mod is not None:
         out.append(_kind(f"{prefix}_mod", mod, f"{tag}Mod", f"Change {what}.", since=mod_since))
     out.append(
-        _kind(f"{prefix}_query", query, f"{tag}Query", f"Find {what}s.", body=False, since="2.0")
+        _kind(f"{prefix}_query", query, f"{tag}Query", f"Find {plural}.", body=False, since="2.0")
     )
     return out
 
@@ -125,6 +126,7 @@ _ALL: list[RequestKind] = [
         customers.CustomerMod,
         customers.CustomerQuery,
         "a customer",
+        "customers and jobs by ID, name or modified date",
     ),
     *_family(
         "vendor",
@@ -133,6 +135,7 @@ _ALL: list[RequestKind] = [
         vendors.VendorMod,
         vendors.VendorQuery,
         "a vendor (also a sales tax agency)",
+        "vendors",
     ),
     *_family(
         "account",
@@ -141,6 +144,7 @@ _ALL: list[RequestKind] = [
         accounts.AccountMod,
         accounts.AccountQuery,
         "an account of the chart of accounts",
+        "accounts, optionally by account type",
     ),
     *_family(
         "item_service",
@@ -149,6 +153,7 @@ _ALL: list[RequestKind] = [
         items.ItemServiceMod,
         items.ItemServiceQuery,
         "a service item",
+        "service items",
     ),
     *_family(
         "item_non_inventory",
@@ -157,6 +162,7 @@ _ALL: list[RequestKind] = [
         items.ItemNonInventoryMod,
         items.ItemNonInventoryQuery,
         "a non-inventory item",
+        "non-inventory items",
     ),
     *_family(
         "item_inventory",
@@ -165,6 +171,7 @@ _ALL: list[RequestKind] = [
         items.ItemInventoryMod,
         items.ItemInventoryQuery,
         "an inventory item",
+        "inventory items",
     ),
     *_family(
         "item_other_charge",
@@ -173,6 +180,7 @@ _ALL: list[RequestKind] = [
         items.ItemOtherChargeMod,
         items.ItemOtherChargeQuery,
         "an other charge item",
+        "other charge items",
     ),
     *_family(
         "item_discount",
@@ -181,6 +189,7 @@ _ALL: list[RequestKind] = [
         items.ItemDiscountMod,
         items.ItemDiscountQuery,
         "a discount item",
+        "discount items",
     ),
     *_family(
         "sales_tax_item",
@@ -189,6 +198,7 @@ _ALL: list[RequestKind] = [
         salestax.ItemSalesTaxMod,
         salestax.ItemSalesTaxQuery,
         "a sales tax item (one rate paid to one agency; 0 % suits POS connectors)",
+        "sales tax items",
     ),
     *_family(
         "sales_tax_group_item",
@@ -197,6 +207,7 @@ _ALL: list[RequestKind] = [
         salestax.ItemSalesTaxGroupMod,
         salestax.ItemSalesTaxGroupQuery,
         "a sales tax group item (several sales tax items charged together)",
+        "sales tax group items",
     ),
     *_family(
         "sales_tax_code",
@@ -205,6 +216,7 @@ _ALL: list[RequestKind] = [
         salestax.SalesTaxCodeMod,
         salestax.SalesTaxCodeQuery,
         "a sales tax code (taxable or not, such as Tax and Non)",
+        "sales tax codes",
         add_since="7.0",
         mod_since="7.0",
     ),
@@ -215,6 +227,7 @@ _ALL: list[RequestKind] = [
         sales.InvoiceMod,
         sales.InvoiceQuery,
         "an invoice",
+        "invoices by TxnID, RefNumber, customer, date or modified date",
     ),
     *_family(
         "sales_receipt",
@@ -223,6 +236,7 @@ _ALL: list[RequestKind] = [
         sales.SalesReceiptMod,
         sales.SalesReceiptQuery,
         "a sales receipt",
+        "sales receipts",
     ),
     *_family(
         "payment",
@@ -231,6 +245,7 @@ _ALL: list[RequestKind] = [
         payments.ReceivePaymentMod,
         payments.ReceivePaymentQuery,
         "a received customer payment (applied to invoices or left unapplied)",
+        "received payments",
     ),
     *_family(
         "journal_entry",
@@ -239,6 +254,7 @@ _ALL: list[RequestKind] = [
         journal.JournalEntryMod,
         journal.JournalEntryQuery,
         "a journal entry (refused unless debits equal credits)",
+        "journal entries",
     ),
     _kind(
         "company_query",
