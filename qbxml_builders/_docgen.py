@@ -183,13 +183,8 @@ def render() -> str:
         "| --- | --- | --- | --- |",
     ]
     for name, kind in KINDS.items():
-        editions = (
-            f" ({'/'.join(sorted(c.value for c in kind.countries))})" if kind.countries else ""
-        )
-        out.append(
-            f"| [`{name}`](#{name}) | `{kind.request_tag}` | {kind.since}{editions} | "
-            f"{kind.description} |"
-        )
+        editions = f" ({'/'.join(sorted(c.value for c in kind.countries))})" if kind.countries else ""
+        out.append(f"| [`{name}`](#{name}) | `{kind.request_tag}` | {kind.since}{editions} | {kind.description} |")
     shared: dict[str, type[BaseModel]] = {}
     for name, kind in KINDS.items():
         model = kind.payload_model

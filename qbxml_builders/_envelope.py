@@ -64,9 +64,7 @@ def check_document(document: bytes) -> str:
     if root.nsmap:
         raise BuilderError("qbXML has no namespace: the document must not declare one")
     pi = root.getprevious()
-    while pi is not None and not (
-        isinstance(pi, etree._ProcessingInstruction) and pi.target == "qbxml"
-    ):
+    while pi is not None and not (isinstance(pi, etree._ProcessingInstruction) and pi.target == "qbxml"):
         pi = pi.getprevious()
     if pi is None:
         raise BuilderError("the <?qbxml version=...?> instruction is missing before <QBXML>")

@@ -92,9 +92,7 @@ Name41 = Annotated[
 #: A ListID, TxnID or TxnLineID (``IDTYPE``).
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36), AfterValidator(_xml_text)]
 #: The ``EditSequence`` QuickBooks returned with the object being changed.
-EditSequence = Annotated[
-    str, StringConstraints(min_length=1, max_length=16), AfterValidator(_xml_text)
-]
+EditSequence = Annotated[str, StringConstraints(min_length=1, max_length=16), AfterValidator(_xml_text)]
 #: A GUID in braces, as ``ExternalGUID`` and ``OwnerID`` take it (``GUIDTYPE``).
 Guid = Annotated[
     str,

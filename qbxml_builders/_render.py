@@ -69,9 +69,7 @@ class Target:
         try:
             edition = Country(country)
         except ValueError:
-            raise VersionError(
-                "country", f"{country!r} is not a QuickBooks edition (US, CA or UK)"
-            ) from None
+            raise VersionError("country", f"{country!r} is not a QuickBooks edition (US, CA or UK)") from None
         return cls(canonical, edition, version_tuple(canonical))
 
     def check(self, field: FieldPlan, path: str) -> None:
@@ -79,15 +77,13 @@ class Target:
         if field.since is not None and self.key < field.since:
             raise VersionError(
                 path,
-                f"{field.tag} needs qbXML {field.since_text} or later; "
-                f"this QuickBooks speaks {self.version}",
+                f"{field.tag} needs qbXML {field.since_text} or later; this QuickBooks speaks {self.version}",
             )
         if field.countries is not None and self.country not in field.countries:
             have = ", ".join(sorted(c.value for c in field.countries))
             raise VersionError(
                 path,
-                f"{field.tag} does not exist in QuickBooks {self.country.value} editions "
-                f"(only {have})",
+                f"{field.tag} does not exist in QuickBooks {self.country.value} editions (only {have})",
             )
 
 

@@ -237,9 +237,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             },
         ],
     },
-    "journal_entry_query": {
-        "ref_number_filter": {"match_criterion": "StartsWith", "ref_number": "JE-"}
-    },
+    "journal_entry_query": {"ref_number_filter": {"match_criterion": "StartsWith", "ref_number": "JE-"}},
     "company_query": {"include_ret_elements": ["CompanyName", "Address"]},
     "host_query": {},
     "preferences_query": {},

@@ -66,8 +66,7 @@ def read_hcp(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> HostCo
         product_name=_text(host, "ProductName"),
         country=_text(host, "Country"),
         supported_versions=tuple(
-            (v.text or "").strip()
-            for v in (host.findall("SupportedQBXMLVersion") if host is not None else [])
+            (v.text or "").strip() for v in (host.findall("SupportedQBXMLVersion") if host is not None else [])
         ),
         company_name=_text(company, "CompanyName"),
         sales_tax_enabled=None if prefs is None else prefs.find("SalesTaxPreferences") is not None,

@@ -39,9 +39,7 @@ _CLASS = X(since="12.0")
 _UOM = X(tag="UnitOfMeasureSetRef", since="7.0")
 _TAX_INCLUDED = X(since="6.0", countries=NOT_US)
 _GUID = X(tag="ExternalGUID", since="8.0")
-_SIDES = frozenset(
-    {"sales_or_purchase", "sales_and_purchase", "sales_or_purchase_mod", "sales_and_purchase_mod"}
-)
+_SIDES = frozenset({"sales_or_purchase", "sales_and_purchase", "sales_or_purchase_mod", "sales_and_purchase_mod"})
 
 
 class SalesOrPurchase(Payload):

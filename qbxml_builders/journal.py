@@ -74,8 +74,7 @@ class JournalLineMod(Payload):
 def _check_balance(debits: Decimal, credits: Decimal) -> None:
     if debits != credits:
         raise ValueError(
-            f"lines: debits total {debits:.2f} but credits total {credits:.2f}; "
-            "a journal entry must balance"
+            f"lines: debits total {debits:.2f} but credits total {credits:.2f}; a journal entry must balance"
         )
 
 
@@ -124,9 +123,7 @@ class JournalEntryMod(Payload):
     def _balanced(self) -> JournalEntryMod:
         if self.lines:
             debits = sum((ln.amount for ln in self.lines if ln.journal_line_type == "Debit"), _ZERO)
-            credits = sum(
-                (ln.amount for ln in self.lines if ln.journal_line_type == "Credit"), _ZERO
-            )
+            credits = sum((ln.amount for ln in self.lines if ln.journal_line_type == "Credit"), _ZERO)
             _check_balance(debits, credits)
         return self
 

@@ -51,15 +51,12 @@ class RequestKind:
     ) -> etree._Element:
         """Return the ``…Rq`` element for ``payload`` (no requestID: build_document sets it)."""
         if not isinstance(payload, self.payload_model) or not isinstance(payload, Payload):
-            raise BuilderError(
-                f"{self.name} takes a {self.payload_model.__name__}, not a {type(payload).__name__}"
-            )
+            raise BuilderError(f"{self.name} takes a {self.payload_model.__name__}, not a {type(payload).__name__}")
         target = Target.of(version, country)
         if target.key < version_tuple(self.since):
             raise VersionError(
                 self.name,
-                f"{self.request_tag} needs qbXML {self.since} or later; "
-                f"this QuickBooks speaks {target.version}",
+                f"{self.request_tag} needs qbXML {self.since} or later; this QuickBooks speaks {target.version}",
             )
         if self.countries is not None and target.country not in self.countries:
             raise VersionError(
@@ -112,9 +109,7 @@ def _family(
     out = [_kind(f"{prefix}_add", add, f"{tag}Add", f"Create {what}.", since=add_since)]
     if mod is not None:
         out.append(_kind(f"{prefix}_mod", mod, f"{tag}Mod", f"Change {what}.", since=mod_since))
-    out.append(
-        _kind(f"{prefix}_query", query, f"{tag}Query", f"Find {plural}.", body=False, since="2.0")
-    )
+    out.append(_kind(f"{prefix}_query", query, f"{tag}Query", f"Find {plural}.", body=False, since="2.0"))
     return out
 
 
@@ -290,9 +285,7 @@ def get_kind(kind: str) -> RequestKind:
     try:
         return KINDS[kind]
     except KeyError:
-        raise BuilderError(
-            f"{kind!r} is not a request kind; known kinds: {', '.join(sorted(KINDS))}"
-        ) from None
+        raise BuilderError(f"{kind!r} is not a request kind; known kinds: {', '.join(sorted(KINDS))}") from None
 
 
 def format_errors(exc: pydantic.ValidationError) -> list[str]:

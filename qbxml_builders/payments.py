@@ -77,9 +77,7 @@ class ReceivePaymentAdd(Payload):
         if self.applied_to and self.total_amount is not None:
             applied = sum((a.payment_amount or _ZERO for a in self.applied_to), _ZERO)
             if applied > self.total_amount:
-                raise ValueError(
-                    f"applied_to: applies {applied:.2f}, more than total_amount {self.total_amount}"
-                )
+                raise ValueError(f"applied_to: applies {applied:.2f}, more than total_amount {self.total_amount}")
         return self
 
 

@@ -123,9 +123,7 @@ class OwnedListQuery(ListQuery):
 class IteratingListQuery(OwnedListQuery, _Iterating):
     """A list query that may page through results with an iterator (qbXML 5.0+)."""
 
-    iterator: Annotated[
-        Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")
-    ] = None
+    iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")] = None
     iterator_id: Annotated[StrAny | None, X(attr="iteratorID", since="5.0")] = None
 
 
@@ -139,9 +137,7 @@ class RefFilter(Payload):
 
     @model_validator(mode="after")
     def _choice(self) -> RefFilter:
-        exactly_one(
-            self, "list_ids", "full_names", "list_id_with_children", "full_name_with_children"
-        )
+        exactly_one(self, "list_ids", "full_names", "list_id_with_children", "full_name_with_children")
         return self
 
 
@@ -176,19 +172,13 @@ class RefNumberRangeFilter(Payload):
 class TxnQuery(QueryOptions, _Iterating):
     """Find transactions by TxnID, by RefNumber, or by filters (one of the three)."""
 
-    iterator: Annotated[
-        Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")
-    ] = None
+    iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")] = None
     iterator_id: Annotated[StrAny | None, X(attr="iteratorID", since="5.0")] = None
     txn_ids: Annotated[tuple[Id, ...], X(tag="TxnID")] = ()
     ref_numbers: Annotated[tuple[StrAny, ...], X(tag="RefNumber")] = ()
-    ref_numbers_case_sensitive: Annotated[
-        tuple[StrAny, ...], X(tag="RefNumberCaseSensitive", since="3.0")
-    ] = ()
+    ref_numbers_case_sensitive: Annotated[tuple[StrAny, ...], X(tag="RefNumberCaseSensitive", since="3.0")] = ()
     max_returned: MaxReturned | None = None
-    modified_date_range: Annotated[ModifiedDateRange | None, X(tag="ModifiedDateRangeFilter")] = (
-        None
-    )
+    modified_date_range: Annotated[ModifiedDateRange | None, X(tag="ModifiedDateRangeFilter")] = None
     txn_date_range: Annotated[TxnDateRange | None, X(tag="TxnDateRangeFilter")] = None
     entity_filter: RefFilter | None = None
     account_filter: RefFilter | None = None
@@ -213,9 +203,7 @@ class TxnQuery(QueryOptions, _Iterating):
             )
             if getattr(self, n) is not None
         ]
-        picked = [
-            n for n in ("txn_ids", "ref_numbers", "ref_numbers_case_sensitive") if getattr(self, n)
-        ]
+        picked = [n for n in ("txn_ids", "ref_numbers", "ref_numbers_case_sensitive") if getattr(self, n)]
         if len(picked) > 1:
             raise ValueError(f"{picked[1]}: cannot be combined with {picked[0]}")
         if picked and filters:

@@ -68,8 +68,7 @@ STATUS_TABLE: dict[int, StatusInfo] = {
     ),
     3040: StatusInfo(
         Classification.PERMANENT,
-        "An amount in the request is not one QuickBooks accepts (too large or badly "
-        "written): correct the amount.",
+        "An amount in the request is not one QuickBooks accepts (too large or badly written): correct the amount.",
     ),
     3070: StatusInfo(
         Classification.PERMANENT,
@@ -95,18 +94,15 @@ STATUS_TABLE: dict[int, StatusInfo] = {
     ),
     3170: StatusInfo(
         Classification.RETRYABLE,
-        "QuickBooks could not change the object, often because a user has it open: "
-        "it will be tried again.",
+        "QuickBooks could not change the object, often because a user has it open: it will be tried again.",
     ),
     3175: StatusInfo(
         Classification.RETRYABLE,
-        "QuickBooks could not lock the object because someone is editing it: it will be "
-        "tried again.",
+        "QuickBooks could not lock the object because someone is editing it: it will be tried again.",
     ),
     3176: StatusInfo(
         Classification.RETRYABLE,
-        "QuickBooks could not lock the object because someone is editing it: it will be "
-        "tried again.",
+        "QuickBooks could not lock the object because someone is editing it: it will be tried again.",
     ),
     3180: StatusInfo(
         Classification.RETRYABLE,
@@ -133,18 +129,15 @@ STATUS_TABLE: dict[int, StatusInfo] = {
     ),
     3260: StatusInfo(
         Classification.PERMANENT,
-        "The QuickBooks user lacks the permission for this request: grant it in the "
-        "integrated application's settings.",
+        "The QuickBooks user lacks the permission for this request: grant it in the integrated application's settings.",
     ),
     3261: StatusInfo(
         Classification.PERMANENT,
-        "The QuickBooks user lacks the permission for this request: grant it in the "
-        "integrated application's settings.",
+        "The QuickBooks user lacks the permission for this request: grant it in the integrated application's settings.",
     ),
     3391: StatusInfo(
         Classification.RETRYABLE,
-        "The query iterator expired (iterators live for one QuickBooks session): the "
-        "query will start again.",
+        "The query iterator expired (iterators live for one QuickBooks session): the query will start again.",
     ),
     9001: StatusInfo(
         Classification.RETRYABLE,
@@ -261,9 +254,7 @@ def _response(rs: etree._Element, objects: tuple[dict[str, Any], ...]) -> QBResp
     try:
         code = int(code_text) if code_text is not None else 0
     except ValueError:
-        raise ResponseError(
-            f"{_tag(rs)} has a statusCode that is not a number: {code_text!r}"
-        ) from None
+        raise ResponseError(f"{_tag(rs)} has a statusCode that is not a number: {code_text!r}") from None
     remaining = rs.get("iteratorRemainingCount")
     return QBResponse(
         request_id=rs.get("requestID"),
@@ -399,9 +390,7 @@ class _Limited(io.RawIOBase):
 
 
 @contextlib.contextmanager
-def _reader(
-    source: bytes | str | os.PathLike[str] | BinaryIO, max_bytes: int
-) -> Iterator[_Limited]:
+def _reader(source: bytes | str | os.PathLike[str] | BinaryIO, max_bytes: int) -> Iterator[_Limited]:
     if isinstance(source, str):
         source = drop_xml_declaration(source.encode("utf-8"))
     if isinstance(source, bytes):

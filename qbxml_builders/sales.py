@@ -49,11 +49,7 @@ _PRICED = ("quantity", "rate", "rate_percent", "amount")
 def _check_line(line: SalesLine | SalesLineMod, *, new: bool) -> None:
     exactly_one(line, "rate", "rate_percent", "price_level_ref", required=False)
     if new and line.item_ref is None:
-        priced = [
-            n
-            for n in ("quantity", "rate", "rate_percent", "amount")
-            if getattr(line, n) is not None
-        ]
+        priced = [n for n in ("quantity", "rate", "rate_percent", "amount") if getattr(line, n) is not None]
         if priced:
             raise ValueError(f"item_ref: a line with {priced[0]} needs an item")
 

@@ -57,8 +57,7 @@ def test_wrapper_refuses_non_requests_and_empty_messages() -> None:
             "root element",
         ),
         (
-            b'<?qbxml version="13.0"?><QBXML xmlns="urn:x"><QBXMLMsgsRq onError="stopOnError"/>'
-            b"</QBXML>",
+            b'<?qbxml version="13.0"?><QBXML xmlns="urn:x"><QBXMLMsgsRq onError="stopOnError"/></QBXML>',
             "root element",
         ),
         (b'<?qbxml version="13.0"?><QBXML/>', "no QBXMLMsgsRq"),
@@ -80,9 +79,7 @@ def test_validate_document_reports_schema_errors(schemas: dict[str, etree.XMLSch
     """Elements out of schema order are reported with the XSD's message."""
     good = build_document([("1", build_request("customer_add", {"name": "A", "is_active": True}))])
     assert validate_document(good, QBXML_DIR) == "13.0"
-    bad = good.replace(
-        b"<Name>A</Name><IsActive>true</IsActive>", b"<IsActive>true</IsActive><Name>A</Name>"
-    )
+    bad = good.replace(b"<Name>A</Name><IsActive>true</IsActive>", b"<IsActive>true</IsActive><Name>A</Name>")
     with pytest.raises(BuilderError, match="IsActive"):
         validate_document(bad, QBXML_DIR)
 

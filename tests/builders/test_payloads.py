@@ -163,9 +163,7 @@ def test_unbalanced_journal_entry_is_refused() -> None:
         {"side": "credit", "account_ref": {"full_name": "Sales"}, "amount": "99.99"},
     ]
     errors = errors_of("journal_entry_add", {"lines": lines})
-    assert errors == [
-        "lines: debits total 100.00 but credits total 99.99; a journal entry must balance"
-    ]
+    assert errors == ["lines: debits total 100.00 but credits total 99.99; a journal entry must balance"]
     with pytest.raises(pydantic.ValidationError, match="must balance"):
         JournalEntryAdd.model_validate({"lines": lines})
 
@@ -230,9 +228,7 @@ def test_money_renders_with_two_places() -> None:
 
 def test_large_rates_render_without_exponent() -> None:
     """A price such as 1E+3 renders as plain digits, as PRICETYPE requires."""
-    element = build_request(
-        "item_service_add", {"name": "S", "sales_or_purchase": {"price": Decimal("1E+3")}}
-    )
+    element = build_request("item_service_add", {"name": "S", "sales_or_purchase": {"price": Decimal("1E+3")}})
     assert element.findtext("ItemServiceAdd/SalesOrPurchase/Price") == "1000"
 
 
@@ -244,9 +240,7 @@ def test_money_too_large_is_refused() -> None:
 
 def test_dates_render_iso() -> None:
     """Dates and modified-since timestamps are ISO 8601, without microseconds."""
-    element = build_request(
-        "customer_query", {"from_modified_date": "2024-05-01T08:30:00.123456-05:00"}
-    )
+    element = build_request("customer_query", {"from_modified_date": "2024-05-01T08:30:00.123456-05:00"})
     assert element.findtext("FromModifiedDate") == "2024-05-01T08:30:00-05:00"
     element = build_request("invoice_add", EXAMPLES["invoice_add"])
     assert element.findtext("InvoiceAdd/TxnDate") == "2024-05-02"
@@ -254,9 +248,7 @@ def test_dates_render_iso() -> None:
 
 def test_iterator_becomes_attributes() -> None:
     """Iterator and iteratorID are attributes of the query element, with MaxReturned inside."""
-    element = build_request(
-        "customer_query", {"iterator": "Start", "max_returned": 250, "active_status": "All"}
-    )
+    element = build_request("customer_query", {"iterator": "Start", "max_returned": 250, "active_status": "All"})
     assert dict(element.attrib) == {"iterator": "Start"}
     assert [c.tag for c in element] == ["MaxReturned", "ActiveStatus"]
     element = build_request("customer_query", {"iterator": "Continue", "iterator_id": "{1-2}"})
@@ -265,9 +257,7 @@ def test_iterator_becomes_attributes() -> None:
 
 def test_unapplied_payment_sends_is_auto_apply_false() -> None:
     """A payment applied to nothing stays an unapplied credit: IsAutoApply is false."""
-    element = build_request(
-        "payment_add", {"customer_ref": {"full_name": "A"}, "total_amount": "5"}
-    )
+    element = build_request("payment_add", {"customer_ref": {"full_name": "A"}, "total_amount": "5"})
     assert element.findtext("ReceivePaymentAdd/IsAutoApply") == "false"
     applied = build_request("payment_add", EXAMPLES["payment_add"])
     assert applied.find("ReceivePaymentAdd/IsAutoApply") is None
@@ -351,9 +341,7 @@ def test_text_is_escaped_and_unicode_survives() -> None:
         ),
     ],
 )
-def test_version_and_country_gates(
-    kind: str, data: dict[str, Any], version: str, country: str, message: str
-) -> None:
+def test_version_and_country_gates(kind: str, data: dict[str, Any], version: str, country: str, message: str) -> None:
     """Asking an older version or another edition for an element it lacks raises VersionError."""
     with pytest.raises(VersionError) as caught:
         build_request(kind, data, version=version, country=country)
@@ -378,9 +366,7 @@ def test_country_fields_allowed_where_they_exist() -> None:
 
 def test_old_version_without_new_fields_builds() -> None:
     """A payload using only old elements builds for an old version, declared in the PI."""
-    document = preview(
-        "customer_add", {"name": "A", "bill_address": {"addr1": "1 Main"}}, version="2.1"
-    )
+    document = preview("customer_add", {"name": "A", "bill_address": {"addr1": "1 Main"}}, version="2.1")
     assert b'<?qbxml version="2.1"?>' in document
 
 
@@ -454,9 +440,7 @@ def test_preview_is_a_complete_document() -> None:
     """preview() wraps one request with requestID 1 under the qbxml instruction."""
     document = preview("host_query", {}, version="16.0")
     root = etree.fromstring(document)
-    assert document.startswith(
-        b"<?xml version='1.0' encoding='utf-8'?>\n<?qbxml version=\"16.0\"?>"
-    )
+    assert document.startswith(b"<?xml version='1.0' encoding='utf-8'?>\n<?qbxml version=\"16.0\"?>")
     request = root.find("QBXMLMsgsRq/HostQueryRq")
     assert request is not None
     assert request.get("requestID") == "1"

@@ -21,9 +21,7 @@ def test_every_kind_has_an_example() -> None:
 
 
 @pytest.mark.parametrize("version", ["13.0", "16.0"])
-@pytest.mark.parametrize(
-    ("kind", "label", "data"), CASES, ids=lambda v: v if isinstance(v, str) else ""
-)
+@pytest.mark.parametrize(("kind", "label", "data"), CASES, ids=lambda v: v if isinstance(v, str) else "")
 def test_example_validates(
     schemas: dict[str, etree.XMLSchema],
     kind: str,
