@@ -6,6 +6,7 @@ piece of state in the database, so any worker process can answer any call.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -17,12 +18,12 @@ from sqlalchemy import Connection, Engine, bindparam, func, insert, select, upda
 
 from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, build_document, negotiate
 from qbxml_builders._xml import parse_untrusted
+from qbxml_builders.hcp import HostCompanyPreferences, read_hcp
 from qbxml_builders.responses import response_from_element
 
 from . import __version__, jobs
 from .config import Settings
 from .errors import PayloadError
-from .hcp import parse_hcp
 from .kinds import build_request
 from .logs import log
 from .models import Company, Job, JobState, QbwcSession, SessionState, utcnow
@@ -112,6 +113,17 @@ def _held_stmt() -> Any:
     return select(j.c.id, j.c.attempts, j.c.max_attempts).where(
         j.c.state == JobState.IN_FLIGHT, j.c.ticket == bindparam("p_ticket")
     )
+
+
+def host_info(facts: HostCompanyPreferences) -> dict[str, Any]:
+    """The HCP facts kept on the company, JSON-ready, with the edition spelled out."""
+    info = dataclasses.asdict(facts)
+    info["supported_versions"] = list(facts.supported_versions)
+    product = (facts.product_name or "").lower()
+    info["edition"] = next(
+        (e.capitalize() for e in ("enterprise", "premier", "pro", "accountant") if e in product), None
+    )
+    return info
 
 
 @dataclass
@@ -259,14 +271,19 @@ class Protocol:
         """Record what the first sendRequestXML tells: version, country, file, HCP facts."""
         version = negotiate(major, minor)
         qb_country = (country or "US").upper()
-        company_values: dict[str, Any] = {"qbxml_version": version, "qbxml_country": qb_country}
+        company_values: dict[str, Any] = {}
         if company_file:
             company_values["reported_company_file"] = company_file[:500]
         if hcp_response and hcp_response.strip():
             try:
-                company_values["host_info"] = parse_hcp(hcp_response)
+                facts = read_hcp(hcp_response, max_bytes=self.settings.max_body_bytes)
             except ResponseError as exc:
                 log(logging.WARNING, "hcp_unreadable", session=session.ticket[:8], error=str(exc))
+            else:
+                company_values["host_info"] = host_info(facts)
+                if not major:  # QBWC did not say: take the best version the host lists
+                    version = facts.best_version()
+        company_values.update(qbxml_version=version, qbxml_country=qb_country)
         conn.execute(update(Company).where(Company.id == session.company_id).values(**company_values))
         conn.execute(
             update(QbwcSession)
