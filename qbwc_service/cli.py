@@ -46,6 +46,14 @@ class CliState:
         else:
             click.echo(text)
 
+    def fail_fields(self, message: str, errors: list[str]) -> NoReturn:
+        """Report a payload's field errors, one line each on stderr, and exit 1."""
+        if self.as_json:
+            click.echo(json.dumps({"error": message, "errors": errors}))
+        for line in errors:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(1)
+
     def fail(self, message: str, code: int = 1) -> NoReturn:
         """Report an error (as JSON too with ``--json``) and exit."""
         if self.as_json:
@@ -308,11 +316,7 @@ def enqueue(
                 priority=priority, depends_on=depends_on, actor="cli",
             )  # fmt: skip
     except PayloadError as exc:
-        if state.as_json:
-            click.echo(json.dumps({"error": str(exc), "errors": exc.errors}))
-        for line in exc.errors:
-            click.echo(f"error: {line}", err=True)
-        sys.exit(1)
+        state.fail_fields(str(exc), exc.errors)
     data = {"id": result.job_id, "state": str(result.state), "created": result.created}
     note = "queued" if result.created else "already queued before with that idempotency key"
     state.emit(data, f"job {result.job_id}: {note} ({result.state})")
@@ -438,11 +442,7 @@ def qbxml_build(state: CliState, kind: str, source: str, version: str, country: 
     try:
         document = preview(kind, payload, version=version, country=country).decode("utf-8")
     except PayloadValidationError as exc:
-        if state.as_json:
-            click.echo(json.dumps({"error": str(exc), "errors": exc.errors}))
-        for line in exc.errors:
-            click.echo(f"error: {line}", err=True)
-        sys.exit(1)
+        state.fail_fields(str(exc), exc.errors)
     except BuilderError as exc:
         state.fail(str(exc))
     state.emit({"kind": kind, "version": version, "country": country, "qbxml": document}, document)
