@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
 from .kinds import Kind
@@ -146,7 +146,7 @@ def _sale(emu: QuickBooksEmulator, kind: Kind, header: Data, data: Data) -> Data
     if emu.facts.sales_tax and isinstance(tax_ref, dict):
         record["ItemSalesTaxRef"] = tax_ref
         rate = _tax_rate(emu, tax_ref)
-    tax = (taxable_total * rate / 100).quantize(CENT)
+    tax = (taxable_total * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
     record["Subtotal"] = money(subtotal)
     if emu.facts.sales_tax:
         record["SalesTaxPercentage"] = str(rate)
@@ -200,7 +200,7 @@ def _price_line(
         amount = quantity * number(price, "Price", ZERO)
         if price:
             line["Rate"] = price
-    amount = amount.quantize(CENT)
+    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     line["Amount"] = money(amount)
     code = sent.get("SalesTaxCodeRef") or item_data.get("SalesTaxCodeRef")
     if isinstance(code, dict):
