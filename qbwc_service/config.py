@@ -76,7 +76,7 @@ def _coerce(name: str, current: Any, raw: Any) -> Any:
         try:
             return int(raw)
         except (TypeError, ValueError):
-            raise ConfigError(f"{PREFIX}{name.upper()} must be a whole number, not {raw!r}")
+            raise ConfigError(f"{PREFIX}{name.upper()} must be a whole number, not {raw!r}") from None
     if isinstance(current, tuple):
         if isinstance(raw, str):
             return tuple(part.strip() for part in raw.split(",") if part.strip())
@@ -84,9 +84,7 @@ def _coerce(name: str, current: Any, raw: Any) -> Any:
     return str(raw)
 
 
-def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Layer defaults, ``QBWC_*`` environment variables and ``overrides`` (lower-case names)."""
     env = os.environ if environ is None else environ
     settings = Settings()

@@ -15,7 +15,8 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration that runs on ``engine``'s database."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser treats % as interpolation: escape it (URL-encoded options carry %3D).
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return cfg
 
 

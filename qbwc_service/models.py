@@ -168,6 +168,8 @@ class Job(Base):
     leased_at: Mapped[datetime | None]
     #: Round trip within a multi-step job (query, then add or mod; iterator pages).
     step: Mapped[int] = mapped_column(Integer, default=0)
+    #: Send this job in a message of its own (it made QuickBooks refuse a whole batch).
+    send_alone: Mapped[bool] = mapped_column(default=False)
     #: State a multi-step job carries between round trips (EditSequence, iteratorID).
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request_xml: Mapped[str | None] = mapped_column(Text)
@@ -218,9 +220,7 @@ class QbwcSession(Base):
 
     ticket: Mapped[str] = mapped_column(String(64), primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
-    state: Mapped[SessionState] = mapped_column(
-        _enum(SessionState, "session_state"), default=SessionState.OPEN
-    )
+    state: Mapped[SessionState] = mapped_column(_enum(SessionState, "session_state"), default=SessionState.OPEN)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]

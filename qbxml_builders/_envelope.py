@@ -36,7 +36,7 @@ def build_document(
     count = 0
     for request_id, element in requests:
         if not str(element.tag).endswith("Rq"):
-            raise BuilderError(f"{element.tag} is not a qbXML request element (…Rq)")
+            raise BuilderError(f"{element.tag!s} is not a qbXML request element (…Rq)")
         element.set("requestID", str(request_id))
         msgs.append(element)
         count += 1
@@ -54,7 +54,7 @@ def check_document(document: bytes) -> str:
     """
     root = etree.fromstring(document)
     if root.tag != "QBXML":
-        raise BuilderError(f"the root element is {root.tag}, not QBXML")
+        raise BuilderError(f"the root element is {root.tag!s}, not QBXML")
     pi = root.getprevious()
     while pi is not None and not isinstance(pi, etree._ProcessingInstruction):
         pi = pi.getprevious()

@@ -53,7 +53,7 @@ def parse_untrusted(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
 
 def _drop_xml_declaration(raw: bytes) -> bytes:
     stripped = raw.lstrip()
-    if stripped.startswith(b"<?xml ") or stripped.startswith(b"<?xml\t"):
+    if stripped.startswith((b"<?xml ", b"<?xml\t")):
         end = stripped.find(b"?>")
         if end != -1:
             return stripped[end + 2 :]

@@ -82,18 +82,15 @@ STATUS_TABLE: dict[int, StatusInfo] = {
     ),
     3170: StatusInfo(
         Classification.RETRYABLE,
-        "QuickBooks could not change the object, often because a user has it open: "
-        "it will be tried again.",
+        "QuickBooks could not change the object, often because a user has it open: it will be tried again.",
     ),
     3175: StatusInfo(
         Classification.RETRYABLE,
-        "QuickBooks could not lock the object because someone is editing it: it will be "
-        "tried again.",
+        "QuickBooks could not lock the object because someone is editing it: it will be tried again.",
     ),
     3176: StatusInfo(
         Classification.RETRYABLE,
-        "QuickBooks could not lock the object because someone is editing it: it will be "
-        "tried again.",
+        "QuickBooks could not lock the object because someone is editing it: it will be tried again.",
     ),
     3180: StatusInfo(
         Classification.RETRYABLE,
@@ -120,18 +117,15 @@ STATUS_TABLE: dict[int, StatusInfo] = {
     ),
     3260: StatusInfo(
         Classification.PERMANENT,
-        "The QuickBooks user lacks the permission for this request: grant it in the "
-        "integrated application's settings.",
+        "The QuickBooks user lacks the permission for this request: grant it in the integrated application's settings.",
     ),
     3261: StatusInfo(
         Classification.PERMANENT,
-        "The QuickBooks user lacks the permission for this request: grant it in the "
-        "integrated application's settings.",
+        "The QuickBooks user lacks the permission for this request: grant it in the integrated application's settings.",
     ),
     3391: StatusInfo(
         Classification.RETRYABLE,
-        "The query iterator expired (iterators live for one QuickBooks session): the "
-        "query will start again.",
+        "The query iterator expired (iterators live for one QuickBooks session): the query will start again.",
     ),
     9001: StatusInfo(
         Classification.RETRYABLE,
@@ -212,7 +206,7 @@ def response_from_element(rs: etree._Element) -> QBResponse:
     try:
         code = int(code_text) if code_text is not None else 0
     except ValueError:
-        raise ResponseError(f"{rs.tag} has a statusCode that is not a number: {code_text!r}")
+        raise ResponseError(f"{rs.tag!s} has a statusCode that is not a number: {code_text!r}") from None
     remaining = rs.get("iteratorRemainingCount")
     return QBResponse(
         request_id=rs.get("requestID"),
@@ -230,7 +224,7 @@ def parse_response(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
     """Parse a whole qbXML response document into its responses, in order."""
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag != "QBXML":
-        raise ResponseError(f"the response's root element is {root.tag}, not QBXML")
+        raise ResponseError(f"the response's root element is {root.tag!s}, not QBXML")
     msgs = root.find("QBXMLMsgsRs")
     if msgs is None:
         raise ResponseError("the response has no QBXMLMsgsRs element")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:31:38.540081
+Create Date: 2026-11-23 13:38:02.889120
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
 nullable or with a server default, and drop things only once no running code reads them.
@@ -85,6 +85,7 @@ def upgrade() -> None:
     sa.Column('ticket', sa.String(length=64), nullable=True),
     sa.Column('leased_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('send_alone', sa.Boolean(), nullable=False),
     sa.Column('progress', sa.JSON(), nullable=True),
     sa.Column('request_xml', sa.Text(), nullable=True),
     sa.Column('response_xml', sa.Text(), nullable=True),

@@ -1,0 +1,404 @@
+"""The ``qbwc-service`` command line: thin calls into the queue and company modules."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import click
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from . import companies, jobs
+from .config import ENV_HELP, Settings, load_settings
+from .db import make_engine
+from .errors import QbwcError
+from .models import ApiKey, Company, Job, JobState, utcnow
+
+EPILOG = "Environment variables:\n\n" + "\n\n".join(f"  {k}: {v}" for k, v in ENV_HELP.items())
+
+
+@dataclass
+class CliState:
+    """What every command shares: output mode, settings, the engine (made on first use)."""
+
+    as_json: bool = False
+    settings: Settings = field(default_factory=load_settings)
+    _engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine."""
+        if self._engine is None:
+            self._engine = make_engine(self.settings.effective_database_url)
+        return self._engine
+
+    def emit(self, data: Any, text: str) -> None:
+        """Print ``data`` as one JSON document with ``--json``, else ``text``."""
+        if self.as_json:
+            click.echo(json.dumps(data, default=str, ensure_ascii=False))
+        else:
+            click.echo(text)
+
+    def fail(self, message: str, code: int = 1) -> NoReturn:
+        """Report an error (as JSON too with ``--json``) and exit."""
+        if self.as_json:
+            click.echo(json.dumps({"error": message}))
+        click.echo(f"error: {message}", err=True)
+        sys.exit(code)
+
+
+pass_state = click.make_pass_decorator(CliState)
+
+
+class Group(click.Group):
+    """A click group that turns service errors into one-line messages, not tracebacks."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QbwcError as exc:
+            state = ctx.find_object(CliState) or CliState()
+            state.fail(str(exc))
+        except DBAPIError as exc:
+            state = ctx.find_object(CliState) or CliState()
+            first = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+            hint = (
+                " (has `qbwc-service db upgrade` been run?)"
+                if "no such table" in first or "does not exist" in first
+                else ""
+            )
+            state.fail(f"database error: {first}{hint}")
+
+
+@click.group(cls=Group, epilog=EPILOG, context_settings={"max_content_width": 100})
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout and nothing else.")
+@click.pass_context
+def main(ctx: click.Context, as_json: bool) -> None:
+    """Keep QuickBooks Desktop in sync through the QuickBooks Web Connector."""
+    ctx.obj = CliState(as_json=as_json)
+
+
+# -- database -------------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@pass_state
+def db_upgrade(state: CliState) -> None:
+    """Apply every migration not yet applied."""
+    from . import migrate
+
+    migrate.upgrade(state.engine)
+    state.emit({"upgraded": True}, "database is at the latest migration")
+
+
+@db.command("check")
+@pass_state
+def db_check(state: CliState) -> None:
+    """Fail when the models need a migration that does not exist yet."""
+    from . import migrate
+
+    migrate.check(state.engine)
+    state.emit({"ok": True}, "the schema matches the models")
+
+
+# -- serving ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--bind", default="127.0.0.1:8000", show_default=True, help="HOST:PORT to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@pass_state
+def serve(state: CliState, bind: str, workers: int) -> None:
+    """Serve the SOAP endpoint (/qbwc), the JSON API and the admin pages with gunicorn."""
+    gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable)) or shutil.which("gunicorn")
+    if gunicorn is None:
+        state.fail("gunicorn is not installed")
+    args = [
+        gunicorn,
+        "-c",
+        "python:qbwc_service.gunicorn_conf",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+    ]
+    os.execv(gunicorn, [*args, "qbwc_service:create_app()"])
+
+
+# -- companies --------------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def company() -> None:
+    """Company connections: one QuickBooks company file each."""
+
+
+@company.command("create")
+@click.argument("name")
+@click.option("--username", required=True, help="The user name QBWC logs in with.")
+@click.option("--company-file", default=None, help="Company file to open (default: the one open).")
+@click.option("--poll-minutes", default=None, type=click.IntRange(1, 1440), help="QBWC run interval.")
+@click.option("--read-only", is_flag=True, help="Mark the connection read-only in the .qwc file.")
+@pass_state
+def company_create(
+    state: CliState,
+    name: str,
+    username: str,
+    company_file: str | None,
+    poll_minutes: int | None,
+    read_only: bool,
+) -> None:
+    """Create a connection and print its token, once."""
+    with state.engine.begin() as conn:
+        new = companies.create_company(
+            conn, name, username, company_file=company_file, read_only=read_only,
+            poll_minutes=poll_minutes or state.settings.default_poll_minutes,
+        )  # fmt: skip
+    data = {"id": new.id, "name": new.name, "username": new.username, "token": new.token,
+            "owner_id": new.owner_id, "file_id": new.file_id}  # fmt: skip
+    state.emit(
+        data,
+        f"created company {new.name} (QBWC user {new.username})\n"
+        f"token (shown once; type it into the Web Connector as the password):\n{new.token}",
+    )
+
+
+@company.command("token")
+@click.argument("name")
+@pass_state
+def company_token(state: CliState, name: str) -> None:
+    """Rotate the token of a connection: the old one stops working at once."""
+    with state.engine.begin() as conn:
+        token = companies.rotate_token(conn, name)
+    state.emit({"name": name, "token": token}, f"new token for {name} (shown once):\n{token}")
+
+
+@company.command("qwc")
+@click.argument("name")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@pass_state
+def company_qwc(state: CliState, name: str, output: str | None) -> None:
+    """Print the .qwc file to open in the Web Connector."""
+    from .qwc import public_url_warning, qwc_filename, render_qwc
+
+    with state.engine.connect() as conn:
+        found = companies.get_company(conn, name)
+    xml = render_qwc(found, state.settings)
+    warning = public_url_warning(state.settings)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(xml)
+    if state.as_json:
+        state.emit({"name": name, "filename": qwc_filename(found), "qwc": xml}, "")
+    elif not output:
+        click.echo(xml, nl=False)
+
+
+@company.command("list")
+@pass_state
+def company_list(state: CliState) -> None:
+    """List company connections."""
+    with Session(state.engine) as db:
+        rows = db.execute(select(Company).order_by(Company.name)).scalars().all()
+    data = [
+        {"id": c.id, "name": c.name, "username": c.username, "enabled": c.enabled,
+         "qbxml_version": c.qbxml_version, "last_poll_at": c.last_poll_at}
+        for c in rows
+    ]  # fmt: skip
+    lines = [
+        f"{c.name}\t{c.username}\t{'enabled' if c.enabled else 'disabled'}\t{c.last_poll_at or 'never'}" for c in rows
+    ]
+    state.emit(data, "\n".join(lines) or "no companies")
+
+
+@company.command("disable")
+@click.argument("name")
+@pass_state
+def company_disable(state: CliState, name: str) -> None:
+    """Disable a connection: QBWC's logins are refused (nvu)."""
+    with state.engine.begin() as conn:
+        companies.set_enabled(conn, name, False)
+    state.emit({"name": name, "enabled": False}, f"{name} disabled")
+
+
+@company.command("enable")
+@click.argument("name")
+@pass_state
+def company_enable(state: CliState, name: str) -> None:
+    """Enable a disabled connection."""
+    with state.engine.begin() as conn:
+        companies.set_enabled(conn, name, True)
+    state.emit({"name": name, "enabled": True}, f"{name} enabled")
+
+
+# -- API keys ---------------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def apikey() -> None:
+    """Keys for the JSON API."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@pass_state
+def apikey_create(state: CliState, name: str) -> None:
+    """Create an API key and print it, once."""
+    from sqlalchemy.exc import IntegrityError
+
+    from .tokens import new_api_key
+
+    key, prefix, digest = new_api_key()
+    try:
+        with state.engine.begin() as conn:
+            conn.execute(insert(ApiKey).values(name=name, prefix=prefix, key_hash=digest, created_at=utcnow()))
+    except IntegrityError:
+        state.fail(f"an API key named {name!r} already exists")
+    state.emit({"name": name, "key": key}, f"API key {name} (shown once):\n{key}")
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+
+def _read_payload(source: str) -> dict[str, Any]:
+    text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--payload") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("the payload must be a JSON object", param_hint="--payload")
+    return data
+
+
+@main.command()
+@click.argument("company_name", metavar="COMPANY")
+@click.argument("kind")
+@click.option("--payload", "source", required=True, help="JSON file with the payload, or - for stdin.")
+@click.option("--idempotency-key", default=None, help="Queue nothing if this key was used before.")
+@click.option("--priority", default=0, show_default=True, type=int)
+@click.option("--depends-on", default=None, type=int, help="Job id that must be done first.")
+@pass_state
+def enqueue(
+    state: CliState, company_name: str, kind: str, source: str, idempotency_key: str | None,
+    priority: int, depends_on: int | None,
+) -> None:  # fmt: skip
+    """Queue a job of KIND for COMPANY."""
+    payload = _read_payload(source)
+    from .errors import PayloadError
+
+    try:
+        with state.engine.begin() as conn:
+            result = jobs.enqueue(
+                conn, company_name, kind, payload, idempotency_key=idempotency_key,
+                priority=priority, depends_on=depends_on, actor="cli",
+            )  # fmt: skip
+    except PayloadError as exc:
+        if state.as_json:
+            click.echo(json.dumps({"error": str(exc), "errors": exc.errors}))
+        for line in exc.errors:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(1)
+    data = {"id": result.job_id, "state": str(result.state), "created": result.created}
+    note = "queued" if result.created else "already queued before with that idempotency key"
+    state.emit(data, f"job {result.job_id}: {note} ({result.state})")
+
+
+@main.command("jobs")
+@click.option("--company", "company_name", default=None, help="Only this company's jobs.")
+@click.option("--state", "job_state", type=click.Choice([s.value for s in JobState]), default=None)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000))
+@pass_state
+def list_jobs(state: CliState, company_name: str | None, job_state: str | None, limit: int) -> None:
+    """List jobs, newest first."""
+    query = select(Job, Company.name).join(Company).order_by(Job.id.desc()).limit(limit)
+    if company_name:
+        query = query.where(Company.name == company_name)
+    if job_state:
+        query = query.where(Job.state == JobState(job_state))
+    with Session(state.engine) as db:
+        rows = db.execute(query).tuples().all()
+    data = [
+        {"id": j.id, "company": name, "kind": j.kind, "state": str(j.state), "attempts": j.attempts,
+         "status_code": j.status_code, "status_message": j.status_message, "reference": j.reference,
+         "error": j.error, "result": j.result}
+        for j, name in rows
+    ]  # fmt: skip
+    lines = [
+        f"{d['id']}\t{d['company']}\t{d['kind']}\t{d['state']}\t{d['attempts']}\t{d['status_code'] or ''}\t"
+        f"{d['error'] or d['status_message'] or ''}"
+        for d in data
+    ]
+    state.emit(data, "\n".join(lines) or "no jobs")
+
+
+@main.group(cls=Group)
+def job() -> None:
+    """Act on one job."""
+
+
+@job.command("show")
+@click.argument("job_id", type=int)
+@pass_state
+def job_show(state: CliState, job_id: int) -> None:
+    """Show a job with its request, response and history."""
+    from .api import load_job
+    from .models import JobEvent
+
+    with state.engine.connect() as conn:
+        data = load_job(conn, job_id)
+        row = conn.execute(select(Job.request_xml, Job.response_xml).where(Job.id == job_id)).one()
+        history = (
+            Session(bind=conn)
+            .execute(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))
+            .scalars()
+        )
+        data["request_xml"], data["response_xml"] = row.request_xml, row.response_xml
+        data["events"] = [
+            {
+                "at": e.at.isoformat(),
+                "from": e.from_state,
+                "to": e.to_state,
+                "actor": e.actor,
+                "message": e.message,
+            }
+            for e in history
+        ]
+    text = "\n".join(f"{k}: {v}" for k, v in data.items() if k != "events")
+    text += "\n" + "\n".join(
+        f"  {e['at']} {e['from'] or '-'} -> {e['to'] or '-'} {e['actor']}: {e['message'] or ''}" for e in data["events"]
+    )
+    state.emit(data, text)
+
+
+@job.command("retry")
+@click.argument("job_id", type=int)
+@pass_state
+def job_retry(state: CliState, job_id: int) -> None:
+    """Queue a failed or cancelled job again."""
+    with state.engine.begin() as conn:
+        jobs.retry(conn, job_id, actor="cli")
+    state.emit({"id": job_id, "state": "queued"}, f"job {job_id} queued again")
+
+
+@job.command("cancel")
+@click.argument("job_id", type=int)
+@pass_state
+def job_cancel(state: CliState, job_id: int) -> None:
+    """Cancel a queued job."""
+    with state.engine.begin() as conn:
+        jobs.cancel(conn, job_id, actor="cli")
+    state.emit({"id": job_id, "state": "cancelled"}, f"job {job_id} cancelled")

@@ -1,0 +1,456 @@
+"""The QBWC operations as plain methods over the database, free of SOAP.
+
+Every call opens one transaction, reads the session by its ticket and leaves every
+piece of state in the database, so any worker process can answer any call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from lxml import etree
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, build_document, negotiate
+from qbxml_builders._xml import parse_untrusted
+from qbxml_builders.responses import response_from_element
+
+from . import __version__, jobs
+from .config import Settings
+from .errors import PayloadError
+from .hcp import parse_hcp
+from .kinds import build_request
+from .logs import log
+from .models import Company, Job, JobState, QbwcSession, SessionState, utcnow
+from .retry import Action, RetryPolicy
+from .tokens import new_ticket, verify_secret
+
+#: hresult QuickBooks returns when it cannot parse the request document.
+HRESULT_PARSE_ERROR = "0x80040400"
+#: The version whose warning text QBWC users see from clientVersion.
+RECOMMENDED_QBWC_VERSION = "2.1.0.30"
+
+UNKNOWN_TICKET = (
+    "This Web Connector session is unknown or has ended. The Web Connector will start "
+    "a new one on its next run; nothing was lost."
+)
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.strip().split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def request_id(job: jobs.LeasedJob) -> str:
+    """The requestID a job is sent under: its id, and its step once it has several."""
+    return str(job.id) if job.step == 0 else f"{job.id}.{job.step}"
+
+
+def job_id_of(request_id: str | None) -> int | None:
+    """The job id a requestID names, or None when it names none of ours."""
+    if not request_id:
+        return None
+    head = request_id.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+@dataclass
+class Protocol:
+    """The Web Connector's operations, answered from the database."""
+
+    engine: Engine
+    settings: Settings
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    # -- handshake -------------------------------------------------------------------
+
+    def server_version(self) -> str:
+        """The text QBWC shows as our version."""
+        return f"qbwc-service {__version__}"
+
+    def client_version(self, version: str | None) -> str:
+        """Refuse Web Connectors older than the minimum, warn below the recommended one."""
+        if not version:
+            return ""
+        key = _version_key(version)
+        if key < _version_key(self.settings.min_qbwc_version):
+            return (
+                f"E:This service needs QuickBooks Web Connector {self.settings.min_qbwc_version} "
+                f"or later; you have {version}. Please update the Web Connector."
+            )
+        if key < _version_key(RECOMMENDED_QBWC_VERSION):
+            return (
+                f"W:QuickBooks Web Connector {version} is old; version {RECOMMENDED_QBWC_VERSION} "
+                "or later is recommended. Press OK to continue."
+            )
+        return ""
+
+    def authenticate(self, username: str | None, password: str | None) -> list[str]:
+        """``[ticket, status, ...]``: a new session, or ``nvu``, ``none``, ``busy``."""
+        username = (username or "").strip()
+        with self.engine.begin() as conn:
+            company = conn.execute(
+                select(Company.id, Company.name, Company.token_hash, Company.enabled, Company.company_file)
+                .where(Company.username == username)
+            ).first()  # fmt: skip
+            valid = verify_secret(company.token_hash if company else None, password or "")
+            if company is None or not valid or not company.enabled:
+                why = "unknown user" if company is None else ("disabled" if valid else "wrong token")
+                log(logging.WARNING, "authenticate_refused", username=username, reason=why)
+                return ["", "nvu"]
+            now = utcnow()
+            timeout = timedelta(seconds=self.settings.session_timeout)
+            jobs.requeue_stalled(conn, timeout=timeout, company_id=company.id, now=now)
+            conn.execute(update(Company).where(Company.id == company.id).values(last_poll_at=now))
+            active = conn.execute(
+                select(QbwcSession.ticket).where(
+                    QbwcSession.company_id == company.id, QbwcSession.state == SessionState.OPEN
+                )
+            ).first()
+            if active is not None:
+                log(logging.INFO, "authenticate_busy", company=company.name)
+                return ["", "busy", str(self.settings.busy_retry_seconds)]
+            if jobs.count_ready(conn, company.id, now) == 0:
+                log(logging.INFO, "authenticate_none", company=company.name)
+                answer = ["", "none"]
+                if self.settings.postpone_seconds > 0:
+                    answer.append(str(self.settings.postpone_seconds))
+                return answer
+            ticket = new_ticket()
+            conn.execute(
+                insert(QbwcSession).values(
+                    ticket=ticket, company_id=company.id, state=SessionState.OPEN, started_at=now,
+                    last_seen_at=now, sent=0, done=0, failed=0, retried=0, round_trips=0, hcp_seen=False,
+                )
+            )  # fmt: skip
+            log(logging.INFO, "session_started", company=company.name, session=ticket[:8])
+            return [ticket, company.company_file or ""]
+
+    # -- the exchange ----------------------------------------------------------------
+
+    def _session(self, conn: Connection, ticket: str | None) -> Any:
+        """The open session row for ``ticket`` (touched), or None."""
+        if not ticket:
+            return None
+        row = conn.execute(
+            update(QbwcSession)
+            .where(QbwcSession.ticket == ticket, QbwcSession.state == SessionState.OPEN)
+            .values(last_seen_at=utcnow())
+            .returning(
+                QbwcSession.ticket, QbwcSession.company_id, QbwcSession.hcp_seen, QbwcSession.qbxml_version,
+                QbwcSession.qbxml_country, QbwcSession.done, QbwcSession.failed,
+            )
+        ).first()  # fmt: skip
+        if row is None:
+            log(logging.WARNING, "unknown_ticket", session=ticket[:8])
+        return row
+
+    def send_request_xml(
+        self,
+        ticket: str | None,
+        hcp_response: str | None,
+        company_file: str | None,
+        country: str | None,
+        major: int | None,
+        minor: int | None,
+    ) -> str:
+        """The next qbXML request document of the session, or ``""`` when nothing is left."""
+        with self.engine.begin() as conn:
+            session = self._session(conn, ticket)
+            if session is None:
+                return ""
+            assert ticket is not None
+            version, qb_country = session.qbxml_version, session.qbxml_country
+            if not session.hcp_seen:
+                version, qb_country = self._first_call(conn, session, hcp_response, company_file, country, major, minor)
+            leased = jobs.lease_next(conn, session.company_id, ticket, limit=self.settings.batch_size)
+            requests: list[tuple[jobs.LeasedJob, etree._Element, str]] = []
+            outcomes: list[jobs.Outcome] = []
+            size = 0
+            for job in leased:
+                if requests and size >= self.settings.batch_bytes:
+                    outcomes.append(jobs.Outcome(job.id, JobState.QUEUED, count_attempt=False, message="message full"))
+                    continue
+                try:
+                    element = build_request(job.kind, job.payload, version or DEFAULT_VERSION, qb_country or "US")
+                except PayloadError as exc:
+                    outcomes.append(jobs.Outcome(job.id, JobState.FAILED, error=str(exc)))
+                    continue
+                element.set("requestID", request_id(job))
+                xml = etree.tostring(element, encoding="unicode")
+                size += len(xml)
+                requests.append((job, element, xml))
+            jobs.settle(conn, ticket, outcomes)
+            if not requests:
+                return ""
+            jobs.record_requests(conn, [(job.id, xml) for job, _, xml in requests])
+            document = build_document(
+                ((request_id(job), el) for job, el, _ in requests),
+                version=version or DEFAULT_VERSION,
+                on_error=OnError.CONTINUE,
+            )
+            conn.execute(
+                update(QbwcSession)
+                .where(QbwcSession.ticket == ticket)
+                .values(sent=QbwcSession.sent + len(requests), round_trips=QbwcSession.round_trips + 1)
+            )
+            return document.decode("utf-8")
+
+    def _first_call(
+        self,
+        conn: Connection,
+        session: Any,
+        hcp_response: str | None,
+        company_file: str | None,
+        country: str | None,
+        major: int | None,
+        minor: int | None,
+    ) -> tuple[str, str]:
+        """Record what the first sendRequestXML tells: version, country, file, HCP facts."""
+        version = negotiate(major, minor)
+        qb_country = (country or "US").upper()
+        company_values: dict[str, Any] = {"qbxml_version": version, "qbxml_country": qb_country}
+        if company_file:
+            company_values["reported_company_file"] = company_file[:500]
+        if hcp_response and hcp_response.strip():
+            try:
+                company_values["host_info"] = parse_hcp(hcp_response)
+            except ResponseError as exc:
+                log(logging.WARNING, "hcp_unreadable", session=session.ticket[:8], error=str(exc))
+        conn.execute(update(Company).where(Company.id == session.company_id).values(**company_values))
+        conn.execute(
+            update(QbwcSession)
+            .where(QbwcSession.ticket == session.ticket)
+            .values(hcp_seen=True, qbxml_version=version, qbxml_country=qb_country)
+        )
+        return version, qb_country
+
+    def receive_response_xml(
+        self, ticket: str | None, response: str | None, hresult: str | None, message: str | None
+    ) -> int:
+        """Record QuickBooks' answers; return percent done, or -1 to end the session."""
+        with self.engine.begin() as conn:
+            session = self._session(conn, ticket)
+            if session is None:
+                return -1
+            assert ticket is not None
+            in_flight = {
+                r.id: r
+                for r in conn.execute(
+                    select(Job.id, Job.attempts, Job.max_attempts).where(
+                        Job.state == JobState.IN_FLIGHT, Job.ticket == ticket
+                    )
+                )
+            }
+            if hresult and hresult.strip():
+                outcomes, fatal = self._hresult_outcomes(in_flight, hresult.strip(), (message or "").strip())
+            elif not response or not response.strip():
+                outcomes, fatal = (
+                    [],
+                    "The Web Connector sent an empty response without an error code.",
+                )
+            else:
+                outcomes, fatal = self._response_outcomes(ticket, in_flight, response)
+            settled = set(jobs.settle(conn, ticket, outcomes))
+            counts = dict.fromkeys(JobState, 0)
+            for o in outcomes:
+                if o.job_id in settled:
+                    counts[o.to_state] += 1
+            values: dict[str, Any] = {
+                "done": QbwcSession.done + counts[JobState.DONE],
+                "failed": QbwcSession.failed + counts[JobState.FAILED],
+                "retried": QbwcSession.retried + counts[JobState.QUEUED],
+            }
+            if fatal:
+                values["last_error"] = fatal
+            conn.execute(update(QbwcSession).where(QbwcSession.ticket == ticket).values(**values))
+            if fatal:
+                log(logging.WARNING, "session_error", session=ticket[:8], error=fatal)
+                return -1
+            processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
+            remaining = jobs.count_ready(conn, session.company_id) + int(
+                conn.execute(
+                    select(func.count()).select_from(Job).where(Job.state == JobState.IN_FLIGHT, Job.ticket == ticket)
+                ).scalar_one()
+            )
+            if remaining == 0:
+                return 100
+            return int(max(0, min(99, processed * 100 // (processed + remaining))))
+
+    def _hresult_outcomes(
+        self, in_flight: dict[int, Any], hresult: str, message: str
+    ) -> tuple[list[jobs.Outcome], str | None]:
+        """QuickBooks refused the whole message: find the job at fault, or end the session."""
+        text = f"QuickBooks returned error {hresult}: {message or 'no message'}"
+        if hresult.lower() == HRESULT_PARSE_ERROR:
+            if len(in_flight) == 1:
+                (job_id,) = in_flight
+                return [
+                    jobs.Outcome(
+                        job_id, JobState.FAILED, error=text + ". The request is not valid qbXML for this "
+                        "QuickBooks version; correct the payload and retry.",
+                    )
+                ], None  # fmt: skip
+            return [
+                jobs.Outcome(
+                    job_id, JobState.QUEUED, count_attempt=False, send_alone=True,
+                    message=text + "; each job of the message will be sent alone to find the one at fault",
+                )
+                for job_id in in_flight
+            ], None  # fmt: skip
+        outcomes = []
+        for job_id, row in in_flight.items():
+            decision = self.policy.decide_transport(row.attempts, row.max_attempts)
+            if decision.action is Action.RETRY:
+                outcomes.append(jobs.Outcome(job_id, JobState.QUEUED, error=text, not_before=utcnow() + decision.delay))
+            else:
+                outcomes.append(
+                    jobs.Outcome(
+                        job_id,
+                        JobState.FAILED,
+                        error=text + f" (gave up after {row.attempts} attempts)",
+                    )
+                )
+        return outcomes, text + ". The jobs of this run will be sent again on the next run."
+
+    def _response_outcomes(
+        self, ticket: str, in_flight: dict[int, Any], response: str
+    ) -> tuple[list[jobs.Outcome], str | None]:
+        """Match every ``…Rs`` to its job and decide what becomes of each job."""
+        try:
+            root = parse_untrusted(response, max_bytes=self.settings.max_body_bytes)
+            msgs = root.find("QBXMLMsgsRs") if root.tag == "QBXML" else None
+            if msgs is None:
+                raise ResponseError(f"expected QBXML/QBXMLMsgsRs, found <{root.tag!s}>")
+            answers = [(rs, response_from_element(rs)) for rs in msgs if isinstance(rs.tag, str)]
+        except ResponseError as exc:
+            return [], f"The response from QuickBooks could not be read: {exc}"
+        outcomes: list[jobs.Outcome] = []
+        answered: set[int] = set()
+        now = utcnow()
+        for element, rs in answers:
+            job_id = job_id_of(rs.request_id)
+            if job_id not in in_flight or job_id in answered:
+                log(
+                    logging.WARNING,
+                    "unexpected_response",
+                    session=ticket[:8],
+                    request_id=rs.request_id,
+                    name=rs.name,
+                )
+                continue
+            answered.add(job_id)
+            row = in_flight[job_id]
+            info = rs.info
+            decision = self.policy.decide(info.classification, row.attempts, row.max_attempts)
+            common: dict[str, Any] = {
+                "status_code": rs.status_code,
+                "status_severity": rs.severity,
+                "status_message": rs.message,
+                "response_xml": etree.tostring(element, encoding="unicode"),
+            }
+            if decision.action is Action.DONE:
+                outcomes.append(jobs.Outcome(job_id, JobState.DONE, result=rs.ids() or None, **common))
+            elif decision.action is Action.RETRY:
+                outcomes.append(
+                    jobs.Outcome(
+                        job_id,
+                        JobState.QUEUED,
+                        error=info.explanation,
+                        not_before=now + decision.delay,
+                        **common,
+                    )
+                )
+            else:
+                error = f"QuickBooks status {rs.status_code}: {rs.message}. {info.explanation}"
+                outcomes.append(jobs.Outcome(job_id, JobState.FAILED, error=error, **common))
+        for job_id, row in in_flight.items():
+            if job_id in answered:
+                continue
+            decision = self.policy.decide_transport(row.attempts, row.max_attempts)
+            text = "QuickBooks returned no answer for this request"
+            if decision.action is Action.RETRY:
+                outcomes.append(jobs.Outcome(job_id, JobState.QUEUED, error=text, not_before=now + decision.delay))
+            else:
+                outcomes.append(jobs.Outcome(job_id, JobState.FAILED, error=text))
+        return outcomes, None
+
+    # -- endings ---------------------------------------------------------------------
+
+    def _end(self, conn: Connection, ticket: str, state: SessionState, error: str | None) -> Any:
+        values: dict[str, Any] = {"state": state, "ended_at": utcnow(), "last_seen_at": utcnow()}
+        if error:
+            values["last_error"] = error
+        return conn.execute(
+            update(QbwcSession)
+            .where(QbwcSession.ticket == ticket, QbwcSession.state == SessionState.OPEN)
+            .values(**values)
+            .returning(QbwcSession.done, QbwcSession.failed, QbwcSession.retried)
+        ).first()
+
+    def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
+        """QBWC could not reach QuickBooks: end the session, requeue its jobs, answer ``done``."""
+        if not ticket:
+            return "done"
+        with self.engine.begin() as conn:
+            text = f"The Web Connector could not reach QuickBooks ({hresult or 'no code'}): {message or 'no message'}"
+            if self._end(conn, ticket, SessionState.FAILED, text) is not None:
+                jobs.release(conn, [ticket], reason=text)
+                log(
+                    logging.WARNING,
+                    "connection_error",
+                    session=ticket[:8],
+                    hresult=hresult,
+                    message=message,
+                )
+        return "done"
+
+    def get_last_error(self, ticket: str | None) -> str:
+        """The last error of the session, in words a person can act on."""
+        if not ticket:
+            return UNKNOWN_TICKET
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(QbwcSession.last_error, QbwcSession.state).where(QbwcSession.ticket == ticket)
+            ).first()
+        if row is None:
+            return UNKNOWN_TICKET
+        return row.last_error or "No errors: there is no more work for QuickBooks right now."
+
+    def close_connection(self, ticket: str | None) -> str:
+        """End the session; jobs still in flight go back to the queue. Returns a summary."""
+        if not ticket:
+            return "Session closed."
+        with self.engine.begin() as conn:
+            row = self._end(conn, ticket, SessionState.CLOSED, None)
+            if row is None:
+                return "Session closed."
+            requeued = jobs.release(conn, [ticket], reason="the Web Connector closed the session before answering")
+        log(logging.INFO, "session_closed", session=ticket[:8], done=row.done, failed=row.failed)
+        summary = f"qbwc-service: {row.done} done, {row.failed} failed"
+        waiting = row.retried + requeued
+        if waiting:
+            summary += f", {waiting} to retry"
+        if row.failed:
+            summary += ". Failed jobs are listed in the support console."
+        return summary + "."
+
+    # -- interactive mode (not used by this service, but answered) -----------------------
+
+    def get_interactive_url(self, ticket: str | None, session_id: str | None) -> str:
+        """No interactive step is needed: an empty URL."""
+        return ""
+
+    def interactive_done(self, ticket: str | None) -> str:
+        """Acknowledge the end of an interactive step."""
+        return "Done"
+
+    def interactive_rejected(self, ticket: str | None, reason: str | None) -> str:
+        """Acknowledge that the user declined an interactive step."""
+        return "Interactive mode is not used by this service; nothing to do."

@@ -1,0 +1,60 @@
+"""Secrets: QBWC tokens and staff passwords (argon2), API keys (SHA-256), tickets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+#: Verified against when a user name is unknown, so both paths cost one argon2 check.
+_DUMMY_HASH = _hasher.hash("not a real token")
+
+
+def new_token() -> str:
+    """A fresh QBWC password: 32 random URL-safe characters, typed once into QBWC."""
+    return secrets.token_urlsafe(24)
+
+
+def new_ticket() -> str:
+    """An unguessable QBWC session ticket."""
+    return secrets.token_urlsafe(32)
+
+
+def new_guid() -> str:
+    """A GUID in braces, as ``.qwc`` files carry OwnerID and FileID."""
+    return "{" + str(uuid.uuid4()).upper() + "}"
+
+
+def hash_secret(secret: str) -> str:
+    """Hash a token or password with argon2id."""
+    return _hasher.hash(secret)
+
+
+def verify_secret(stored_hash: str | None, secret: str) -> bool:
+    """Whether ``secret`` matches ``stored_hash``; a missing hash still costs a check."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """A new JSON API key: ``(key, prefix, sha256 hex)``; the key is shown once."""
+    key = "qbwc_" + secrets.token_urlsafe(32)
+    return key, key[:12], api_key_digest(key)
+
+
+def api_key_digest(key: str) -> str:
+    """SHA-256 of an API key (high-entropy keys need no slow hash)."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def digest_matches(stored: str, key: str) -> bool:
+    """Constant-time comparison of a stored digest with the digest of ``key``."""
+    return hmac.compare_digest(stored, api_key_digest(key))

@@ -1,0 +1,148 @@
+"""Shared fixtures: migrated databases (SQLite always, PostgreSQL when configured), apps, servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import Engine, text
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from qbwc_service import companies, create_app, migrate
+from qbwc_service.db import make_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_DIR = ROOT.parent / "shared" / "spec"
+WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
+WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
+POSTGRES_URL = os.environ.get("QBWC_TEST_POSTGRES_URL")
+TABLES = ("job_event", "job", "qbwc_session", "staff_user", "api_key", "company")
+
+
+def need_spec() -> None:
+    """Skip the calling test when ../shared/spec is not beside the repository."""
+    if not WSDL.exists():
+        pytest.skip(f"the reference spec is absent ({SPEC_DIR}); clone shared/ beside the repo")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A PostgreSQL schema of our own, migrated once (skips without PostgreSQL)."""
+    if not POSTGRES_URL:
+        pytest.skip("QBWC_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+    schema = f"qbwc_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:
+        pytest.skip(f"PostgreSQL at QBWC_TEST_POSTGRES_URL is not reachable: {exc.__class__.__name__}")
+    url = postgres_url(schema)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def postgres_url(schema: str) -> str:
+    """The test PostgreSQL URL with ``search_path`` set to ``schema``."""
+    assert POSTGRES_URL
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database: a SQLite copy, or the PostgreSQL schema truncated after the test."""
+    if request.param == "sqlite":
+        path = tmp_path / "qbwc.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_schema")
+    yield url
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated, empty SQLite database (for tests that need only one backend)."""
+    path = tmp_path / "qbwc.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def make_test_app(url: str, **overrides: Any) -> Flask:
+    """An application on ``url`` with test settings."""
+    config: dict[str, Any] = {"database_url": url, "secret_key": "test-secret", "log_level": "WARNING"}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    """The application on the test database."""
+    application = make_test_app(db_url)
+    yield application
+    application.extensions["qbwc"].engine.dispose()
+
+
+@pytest.fixture
+def engine(app: Flask) -> Engine:
+    """The application's engine."""
+    found: Engine = app.extensions["qbwc"].engine
+    return found
+
+
+@pytest.fixture
+def company(engine: Engine) -> companies.NewCompany:
+    """A company connection ``acme`` (QBWC user ``acme-qbwc``) with its one-time token."""
+    with engine.begin() as conn:
+        return companies.create_company(conn, "acme", "acme-qbwc")
+
+
+class LiveServer:
+    """A WSGI app served over real HTTP on a free localhost port, in a thread."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The application served over HTTP on localhost."""
+    with LiveServer(app) as server:
+        yield server

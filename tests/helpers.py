@@ -1,0 +1,91 @@
+"""Test helpers: a zeep client on the official WSDL, qbXML responses, raw SOAP posts."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape
+
+import requests
+from zeep import Client, Settings
+from zeep.transports import Transport
+
+from tests.conftest import WSDL, WSDL_11OPS, need_spec
+
+BINDING = "{http://developer.intuit.com/}QBWebConnectorSvcSoap"
+HCP_RESPONSE = (
+    '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>'
+    '<HostQueryRs requestID="0" statusCode="0" statusSeverity="Info" statusMessage="Status OK"><HostRet>'
+    "<ProductName>QuickBooks Enterprise Solutions 23.0</ProductName><MajorVersion>33</MajorVersion>"
+    "<MinorVersion>0</MinorVersion><Country>US</Country><SupportedQBXMLVersion>13.0</SupportedQBXMLVersion>"
+    "<SupportedQBXMLVersion>16.0</SupportedQBXMLVersion><IsAutomaticLogin>false</IsAutomaticLogin>"
+    "<QBFileMode>SingleUser</QBFileMode></HostRet></HostQueryRs>"
+    '<CompanyQueryRs requestID="1" statusCode="0" statusSeverity="Info" statusMessage="Status OK"><CompanyRet>'
+    "<IsSampleCompany>false</IsSampleCompany><CompanyName>Acme Auto Repair</CompanyName></CompanyRet></CompanyQueryRs>"
+    '<PreferencesQueryRs requestID="2" statusCode="0" statusSeverity="Info" statusMessage="Status OK"><PreferencesRet>'
+    "<SalesTaxPreferences><DefaultItemSalesTaxRef><FullName>Tax</FullName></DefaultItemSalesTaxRef>"
+    "</SalesTaxPreferences></PreferencesRet></PreferencesQueryRs>"
+    "</QBXMLMsgsRs></QBXML>"
+)
+
+
+def qbwc(url: str, *, interactive: bool = False) -> Any:
+    """A zeep service proxy for the endpoint at ``url`` (``…/qbwc``), built from the official WSDL."""
+    need_spec()
+    session = requests.Session()
+    client = Client(
+        str(WSDL_11OPS if interactive else WSDL),
+        transport=Transport(session=session, timeout=30),
+        settings=Settings(strict=False),
+    )
+    return client.create_service(BINDING, url)
+
+
+def customer_add(name: str) -> str:
+    """A CustomerAddRq element as a ``qbxml`` job payload's request."""
+    return f"<CustomerAddRq><CustomerAdd><Name>{escape(name)}</Name></CustomerAdd></CustomerAddRq>"
+
+
+def rs(request_id: str, code: int = 0, *, name: str = "CustomerAddRs", severity: str | None = None,
+       message: str = "Status OK", ret: str = "") -> str:  # fmt: skip
+    """One …Rs element."""
+    sev = severity or ("Info" if code in (0, 1) else "Error")
+    return (
+        f'<{name} requestID="{request_id}" statusCode="{code}" statusSeverity="{sev}" '
+        f'statusMessage="{escape(message, {chr(34): "&quot;"})}">{ret}</{name}>'
+    )
+
+
+def customer_ret(list_id: str, name: str) -> str:
+    """A CustomerRet with the identifiers a job records."""
+    return (
+        f"<CustomerRet><ListID>{list_id}</ListID><TimeCreated>2026-11-23T10:00:00-05:00</TimeCreated>"
+        f"<EditSequence>1700000000</EditSequence><Name>{escape(name)}</Name>"
+        f"<FullName>{escape(name)}</FullName></CustomerRet>"
+    )
+
+
+def response_doc(*parts: str) -> str:
+    """A qbXML response document around ``parts``."""
+    return '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>' + "".join(parts) + "</QBXMLMsgsRs></QBXML>"
+
+
+SOAP_ENVELOPE = (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+    "<soap:Body>{body}</soap:Body></soap:Envelope>"
+)
+
+
+def soap_post(url: str, operation: str, body: str | bytes, **headers: str) -> requests.Response:
+    """POST a raw SOAP body the way QBWC does (quoted SOAPAction, text/xml)."""
+    data = body if isinstance(body, bytes) else SOAP_ENVELOPE.format(body=body).encode()
+    return requests.post(
+        url,
+        data=data,
+        headers={
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"http://developer.intuit.com/{operation}"',
+            **headers,
+        },
+        timeout=30,
+    )
