@@ -40,9 +40,7 @@ class CompanyFacts:
     product_version: int = 33
     qbxml_versions: tuple[str, ...] = US_VERSIONS
     sales_tax: bool = True
-    company_file: str = (
-        "C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\simulated.qbw"
-    )
+    company_file: str = "C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\simulated.qbw"
     #: QuickBooks writes and reads times in the computer's local zone.
     utc_offset: str = "-05:00"
     #: Combined names + items limit; ``None``: the edition's default.

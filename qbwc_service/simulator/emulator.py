@@ -84,9 +84,7 @@ class QuickBooksEmulator:
     # -- public API ------------------------------------------------------------------------
 
     @classmethod
-    def from_snapshot(
-        cls, snapshot: dict[str, Any] | str | Path, **kwargs: Any
-    ) -> QuickBooksEmulator:
+    def from_snapshot(cls, snapshot: dict[str, Any] | str | Path, **kwargs: Any) -> QuickBooksEmulator:
         """An emulator holding what a snapshot (mapping or JSON file) holds."""
         snap = snapshot if isinstance(snapshot, dict) else load_json(snapshot)
         facts = CompanyFacts.from_json(snap.get("facts", {}))
@@ -157,9 +155,7 @@ class QuickBooksEmulator:
                     rs = self._answer(rq, rs_tag, rid, version)
                     failed = stop and rs.get("statusSeverity") == "Error"
                 out.append(rs)
-                self.history.append(
-                    Handled(tag, rid, int(rs.get("statusCode", "0")), rs.get("statusSeverity", ""))
-                )
+                self.history.append(Handled(tag, rid, int(rs.get("statusCode", "0")), rs.get("statusSeverity", "")))
             return self._document(out)
 
     # -- parsing ---------------------------------------------------------------------------
@@ -177,9 +173,7 @@ class QuickBooksEmulator:
         if root.tag != "QBXML":
             raise HResultError(HRESULT_PARSE, PARSE_MESSAGE, f"the root is {root.tag!s}")
         pi = root.getprevious()
-        while pi is not None and not (
-            isinstance(pi, etree._ProcessingInstruction) and pi.target == "qbxml"
-        ):
+        while pi is not None and not (isinstance(pi, etree._ProcessingInstruction) and pi.target == "qbxml"):
             pi = pi.getprevious()
         if pi is None or not pi.get("version"):
             raise HResultError(HRESULT_PARSE, PARSE_MESSAGE, "no <?qbxml version?> instruction")
@@ -219,9 +213,7 @@ class QuickBooksEmulator:
 
     # -- dispatch --------------------------------------------------------------------------
 
-    def _answer(
-        self, rq: etree._Element, rs_tag: str, rid: str | None, version: str
-    ) -> etree._Element:
+    def _answer(self, rq: etree._Element, rs_tag: str, rid: str | None, version: str) -> etree._Element:
         rs = etree.Element(rs_tag)
         forced = self.faults.forced_status() if self.faults else None
         if forced is not None:
@@ -239,8 +231,7 @@ class QuickBooksEmulator:
                 rs,
                 rid,
                 530,
-                "The request was processed, but QuickBooks ignored an element it does not "
-                "support in this version.",
+                "The request was processed, but QuickBooks ignored an element it does not support in this version.",
                 "Warn",
             )
         return self._status(rs, rid, code, message, "Warn" if code >= 500 else None)
@@ -278,16 +269,9 @@ class QuickBooksEmulator:
         for name, value in data.items():
             targets = ref_targets(kind, name) if name.endswith("Ref") else None
             if isinstance(value, list):
-                out[name] = [
-                    self._resolve_ref(kind, v, targets) if targets else self.resolve(kind, v)
-                    for v in value
-                ]
+                out[name] = [self._resolve_ref(kind, v, targets) if targets else self.resolve(kind, v) for v in value]
             elif isinstance(value, dict):
-                out[name] = (
-                    self._resolve_ref(kind, value, targets)
-                    if targets
-                    else self.resolve(kind, value)
-                )
+                out[name] = self._resolve_ref(kind, value, targets) if targets else self.resolve(kind, value)
             else:
                 out[name] = value
         return out
@@ -321,8 +305,7 @@ class QuickBooksEmulator:
         if ":" in name:
             raise Reject(
                 3090,
-                f'There is an invalid character ":" in the name "{name}" of the '
-                f"{label(kind.name)}.",
+                f'There is an invalid character ":" in the name "{name}" of the {label(kind.name)}.',
             )
         full = name
         parent = data.get("ParentRef")
@@ -342,11 +325,7 @@ class QuickBooksEmulator:
             parts = [data.get(p) for p in ("FirstName", "MiddleName", "LastName")]
             data["Name"] = " ".join(p for p in parts if isinstance(p, str) and p)
         limit = self.facts.effective_name_limit
-        if (
-            limit is not None
-            and kind.namespace in ("names", "items")
-            and self.store.count_names_and_items() >= limit
-        ):
+        if limit is not None and kind.namespace in ("names", "items") and self.store.count_names_and_items() >= limit:
             raise Reject(
                 3180,
                 f"There was an error when saving a {label(kind.name)} list element. "
@@ -386,9 +365,7 @@ class QuickBooksEmulator:
         current = found[1]
         sent = data.get("EditSequence")
         if sent != current.get("EditSequence"):
-            raise Reject(
-                3200, f'The provided edit sequence "{sent}" is out-of-date.', (kind, current)
-            )
+            raise Reject(3200, f'The provided edit sequence "{sent}" is out-of-date.', (kind, current))
         changes = {k: v for k, v in data.items() if k not in (kind.id_field, "EditSequence")}
         if kind.txn:
             return txns.mod(self, kind, current, changes)
@@ -424,11 +401,7 @@ class QuickBooksEmulator:
         prefix = old.lower() + ":"
         for other_kind, other in list(self.store.iter_kind(tuple(KINDS))):
             name = other.get("FullName")
-            if (
-                other_kind.namespace == kind.namespace
-                and isinstance(name, str)
-                and name.lower().startswith(prefix)
-            ):
+            if other_kind.namespace == kind.namespace and isinstance(name, str) and name.lower().startswith(prefix):
                 renamed = new + name[len(old) :]
                 self.store.rename(other_kind, str(other["ListID"]), name, renamed)
                 other["FullName"] = renamed
@@ -457,27 +430,21 @@ class QuickBooksEmulator:
 
     # -- queries ---------------------------------------------------------------------------
 
-    def _query(
-        self, rq: etree._Element, rs: etree._Element, kind_names: tuple[str, ...]
-    ) -> tuple[int, str]:
+    def _query(self, rq: etree._Element, rs: etree._Element, kind_names: tuple[str, ...]) -> tuple[int, str]:
         mode = rq.get("iterator")
         lines, include = rq.findtext("IncludeLineItems") == "true", _includes(rq)
         if mode == "Continue":
             iterator_id = rq.get("iteratorID", "")
             it = self._iterators.get(iterator_id)
             if it is None:
-                raise Reject(
-                    3391, f'The iteratorID "{iterator_id}" is not valid: it expired or is unknown.'
-                )
+                raise Reject(3391, f'The iteratorID "{iterator_id}" is not valid: it expired or is unknown.')
             return self._page(rs, it, iterator_id)
         ids, missing = self._match(rq, kind_names)
         max_text = rq.findtext(".//MaxReturned")
         limit = int(max_text) if max_text and max_text.isdigit() else None
         if mode == "Start":
             self._iterator_serial += 1
-            iterator_id = (
-                "{" + str(uuid.uuid5(uuid.NAMESPACE_OID, str(self._iterator_serial))) + "}"
-            )
+            iterator_id = "{" + str(uuid.uuid5(uuid.NAMESPACE_OID, str(self._iterator_serial))) + "}"
             it = _Iterator(ids, limit or len(ids) or 1, lines, include)
             self._iterators[iterator_id] = it
             return self._page(rs, it, iterator_id)
@@ -506,9 +473,7 @@ class QuickBooksEmulator:
             del self._iterators[iterator_id]
         return (0, STATUS_OK) if page else (1, NO_MATCH)
 
-    def _match(
-        self, rq: etree._Element, kind_names: tuple[str, ...]
-    ) -> tuple[list[str], list[str]]:
+    def _match(self, rq: etree._Element, kind_names: tuple[str, ...]) -> tuple[list[str], list[str]]:
         """Ids matching the query's filters, and the asked-for ids or names not found."""
         wanted_ids = [e.text or "" for e in rq if e.tag in ("ListID", "TxnID")]
         wanted_names = [e.text or "" for e in rq if e.tag == "FullName"]
@@ -539,9 +504,7 @@ class QuickBooksEmulator:
 
     # -- rendering -------------------------------------------------------------------------
 
-    def _ret(
-        self, kind: Kind, data: Data, *, lines: bool, include: tuple[str, ...] = ()
-    ) -> etree._Element:
+    def _ret(self, kind: Kind, data: Data, *, lines: bool, include: tuple[str, ...] = ()) -> etree._Element:
         order = content_order("13.0")
         tag = kind.name + "Ret"
         shown = {
@@ -634,9 +597,7 @@ class _Filter:
         if self.name_match is not None:
             how, needle = self.name_match
             name = str(data.get("FullName") or data.get("Name") or "").lower()
-            test = {"StartsWith": name.startswith, "EndsWith": name.endswith}.get(
-                how, name.__contains__
-            )
+            test = {"StartsWith": name.startswith, "EndsWith": name.endswith}.get(how, name.__contains__)
             if not test(needle):
                 return False
         return True

@@ -12,9 +12,7 @@ from .xmldata import Data, to_element
 
 def build(query: str, facts: CompanyFacts, store: Store) -> etree._Element:
     """The ``…Ret`` element answering ``HostQuery``, ``CompanyQuery`` or ``PreferencesQuery``."""
-    data = {"HostQuery": host, "CompanyQuery": company, "PreferencesQuery": preferences}[query](
-        facts, store
-    )
+    data = {"HostQuery": host, "CompanyQuery": company, "PreferencesQuery": preferences}[query](facts, store)
     tag = query.replace("Query", "Ret")
     element = to_element(tag, data, content_order("13.0"), f"el:{tag}")
     joined = element.find("SupportedQBXMLVersion")

@@ -48,9 +48,7 @@ _LIST_KINDS = [
     Kind("Account", namespace="accounts", hierarchical=True),
     Kind("SalesTaxCode", namespace="codes"),
     *(
-        Kind(
-            name, namespace="items", hierarchical=name not in ("ItemSalesTax", "ItemSalesTaxGroup")
-        )
+        Kind(name, namespace="items", hierarchical=name not in ("ItemSalesTax", "ItemSalesTaxGroup"))
         for name in ITEM_KINDS
         if name != "ItemSalesTaxGroup"
     ),

@@ -118,11 +118,7 @@ class ContentOrder:
                 if node is None:
                     return None
                 node = next(
-                    (
-                        e
-                        for e in node.iter(XSD + "element")
-                        if e.get("name") == part and e is not node
-                    ),
+                    (e for e in node.iter(XSD + "element") if e.get("name") == part and e is not node),
                     None,
                 )
             return node
@@ -172,7 +168,5 @@ def content_order(version: str = "13.0") -> ContentOrder | None:
     path = _xsd_path(version)
     if path is None:
         return None
-    roots = [
-        etree.parse(str(p)).getroot() for p in sorted(path.parent.glob(f"*{path.stem[-3:]}.xsd"))
-    ]
+    roots = [etree.parse(str(p)).getroot() for p in sorted(path.parent.glob(f"*{path.stem[-3:]}.xsd"))]
     return ContentOrder(roots)

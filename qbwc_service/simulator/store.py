@@ -250,9 +250,7 @@ class Store:
                     sort_keys=True,
                 )
                 groups.setdefault((kind_name, key), []).append(ident)
-        return [
-            Duplicate(kind, key, tuple(ids)) for (kind, key), ids in groups.items() if len(ids) > 1
-        ]
+        return [Duplicate(kind, key, tuple(ids)) for (kind, key), ids in groups.items() if len(ids) > 1]
 
     def describe(self, kind: Kind) -> str:
         """The kind's name in messages."""

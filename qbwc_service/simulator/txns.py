@@ -66,11 +66,7 @@ def mod(emu: QuickBooksEmulator, kind: Kind, current: Data, changes: Data) -> Da
         if key != line_tag + "Mod":
             merged[key] = value
     old_lines = current.get(line_tag + "Ret")
-    old = (
-        {str(x["TxnLineID"]): x for x in old_lines if isinstance(x, dict)}
-        if isinstance(old_lines, list)
-        else {}
-    )
+    old = {str(x["TxnLineID"]): x for x in old_lines if isinstance(x, dict)} if isinstance(old_lines, list) else {}
     mods = changes.get(line_tag + "Mod")
     if isinstance(mods, list):
         lines: list[Data] = []
@@ -92,9 +88,7 @@ def mod(emu: QuickBooksEmulator, kind: Kind, current: Data, changes: Data) -> Da
     merged[line_tag + "Add"] = lines
     applied = number(str(current.get("AppliedAmount", "0")), "AppliedAmount", ZERO)
     before = number(str(current.get("BalanceRemaining", "0")), "BalanceRemaining", ZERO)
-    header = {
-        k: current[k] for k in ("TxnID", "TimeCreated", "TimeModified", "EditSequence", "TxnNumber")
-    }
+    header = {k: current[k] for k in ("TxnID", "TimeCreated", "TimeModified", "EditSequence", "TxnNumber")}
     record = _sale(emu, kind, header, merged)
     record["RefNumber"] = merged.get("RefNumber", current.get("RefNumber", ""))
     if kind.name == "Invoice":
@@ -123,9 +117,7 @@ def _sale(emu: QuickBooksEmulator, kind: Kind, header: Data, data: Data) -> Data
     if kind.name == "Invoice" and "ARAccountRef" not in record:
         record["ARAccountRef"] = emu.special_account("Accounts Receivable", "AccountsReceivable")
     if kind.name == "SalesReceipt" and "DepositToAccountRef" not in record:
-        record["DepositToAccountRef"] = emu.special_account(
-            "Undeposited Funds", "OtherCurrentAsset"
-        )
+        record["DepositToAccountRef"] = emu.special_account("Undeposited Funds", "OtherCurrentAsset")
     customer_taxable = (
         _taxable(emu, record.get("CustomerSalesTaxCodeRef"))
         if ("CustomerSalesTaxCodeRef" in record)
@@ -162,9 +154,7 @@ def _sale(emu: QuickBooksEmulator, kind: Kind, header: Data, data: Data) -> Data
     return record
 
 
-def _price_line(
-    emu: QuickBooksEmulator, sent: Data, running: Decimal
-) -> tuple[Data, Decimal, bool]:
+def _price_line(emu: QuickBooksEmulator, sent: Data, running: Decimal) -> tuple[Data, Decimal, bool]:
     """One line with its Amount worked out the way QuickBooks does."""
     item_ref = sent.get("ItemRef")
     item = emu.store.get(ref_id(item_ref) or "")
@@ -234,16 +224,12 @@ def _tax_rate(emu: QuickBooksEmulator, ref: Data) -> Decimal:
         return number(_text(item.get("TaxRate")), "TaxRate", ZERO)
     members = item.get("ItemSalesTaxRef")
     return sum(
-        (_tax_rate(emu, m) for m in members if isinstance(m, dict))
-        if isinstance(members, list)
-        else (),
+        (_tax_rate(emu, m) for m in members if isinstance(m, dict)) if isinstance(members, list) else (),
         ZERO,
     )
 
 
-def _payment(
-    emu: QuickBooksEmulator, header: Data, data: Data
-) -> tuple[Data, list[tuple[Data, Decimal]]]:
+def _payment(emu: QuickBooksEmulator, header: Data, data: Data) -> tuple[Data, list[tuple[Data, Decimal]]]:
     """A payment's record and the invoices it pays, checked against their balances."""
     record: Data = dict(header)
     customer_id = ref_id(data.get("CustomerRef"))
@@ -252,12 +238,8 @@ def _payment(
         if key not in ("AppliedToTxnAdd", "IsAutoApply"):
             record[key] = value
     record.setdefault("TxnDate", emu.store.today())
-    record.setdefault(
-        "ARAccountRef", emu.special_account("Accounts Receivable", "AccountsReceivable")
-    )
-    record.setdefault(
-        "DepositToAccountRef", emu.special_account("Undeposited Funds", "OtherCurrentAsset")
-    )
+    record.setdefault("ARAccountRef", emu.special_account("Accounts Receivable", "AccountsReceivable"))
+    record.setdefault("DepositToAccountRef", emu.special_account("Undeposited Funds", "OtherCurrentAsset"))
     record["TotalAmount"] = money(total)
     applied: list[tuple[Data, Decimal]] = []
     wanted = data.get("AppliedToTxnAdd")

@@ -65,13 +65,9 @@ def mod(kind: str, ident: str, edit_sequence: str, *fields: etree._Element) -> e
     )
 
 
-def document(
-    *requests: etree._Element, on_error: OnError = OnError.STOP, version: str = "13.0"
-) -> bytes:
+def document(*requests: etree._Element, on_error: OnError = OnError.STOP, version: str = "13.0") -> bytes:
     """A request document with requestIDs 1, 2, ..."""
-    return build_document(
-        [(str(i), r) for i, r in enumerate(requests, 1)], version=version, on_error=on_error
-    )
+    return build_document([(str(i), r) for i, r in enumerate(requests, 1)], version=version, on_error=on_error)
 
 
 class Company:

@@ -45,9 +45,7 @@ def test_colon_in_a_name_is_3090(qb: Company) -> None:
 
 def test_missing_reference_is_3140(qb: Company) -> None:
     """An item pointing at an account that does not exist is refused with 3140."""
-    response = qb.one(
-        add("ItemService", el("Name", "X"), el("SalesOrPurchase", ref("AccountRef", "Nope")))
-    )
+    response = qb.one(add("ItemService", el("Name", "X"), el("SalesOrPurchase", ref("AccountRef", "Nope"))))
     assert response.status_code == 3140
     assert "Account" in response.message
     assert "Nope" in response.message
@@ -67,9 +65,7 @@ def test_references_come_back_with_listid_and_fullname(qb: Company) -> None:
     qb.ok(add("ItemService", el("Name", "S"), el("SalesOrPurchase", ref("AccountRef", "Sales"))))
     item = qb.qb.find("ItemService", "S")
     assert item is not None
-    assert item["SalesOrPurchase"] == {
-        "AccountRef": {"ListID": account["ListID"], "FullName": "Sales"}
-    }
+    assert item["SalesOrPurchase"] == {"AccountRef": {"ListID": account["ListID"], "FullName": "Sales"}}
 
 
 def test_mod_with_current_edit_sequence_changes_it(qb: Company, clock: FakeClock) -> None:

@@ -33,9 +33,7 @@ def raw(body: str, pi: str = '<?qbxml version="13.0"?>') -> str:
 
 def test_elements_out_of_schema_order_are_an_hresult(qb: Company) -> None:
     """IsActive before Name breaks the XSD: the call fails with 0x80040400, no response document."""
-    bad = raw(
-        "<CustomerAddRq><CustomerAdd><IsActive>true</IsActive><Name>X</Name></CustomerAdd></CustomerAddRq>"
-    )
+    bad = raw("<CustomerAddRq><CustomerAdd><IsActive>true</IsActive><Name>X</Name></CustomerAdd></CustomerAddRq>")
     with pytest.raises(HResultError) as info:
         qb.qb.process_request(bad)
     assert info.value.hresult == "0x80040400"
@@ -78,9 +76,7 @@ def test_validation_can_be_turned_off(clock: FakeClock) -> None:
     """Without validation the emulator is lenient about element order."""
     qb = QuickBooksEmulator(clock=clock, validate=False)
     out = qb.process_request(
-        raw(
-            "<CustomerAddRq><CustomerAdd><IsActive>true</IsActive><Name>X</Name></CustomerAdd></CustomerAddRq>"
-        )
+        raw("<CustomerAddRq><CustomerAdd><IsActive>true</IsActive><Name>X</Name></CustomerAdd></CustomerAddRq>")
     )
     assert parse_response(out)[0].status_code == 0
 
@@ -179,9 +175,7 @@ def test_bad_snapshots_are_refused(snap: dict[str, object]) -> None:
 
 def test_history_records_every_request(qb: Company) -> None:
     """The emulator keeps the name, requestID and status of every request it answered."""
-    qb.send(
-        add("Customer", el("Name", "A")), add("Customer", el("Name", "A")), el("CustomerQueryRq")
-    )
+    qb.send(add("Customer", el("Name", "A")), add("Customer", el("Name", "A")), el("CustomerQueryRq"))
     assert [(h.request, h.status_code) for h in qb.qb.history] == [
         ("CustomerAddRq", 0),
         ("CustomerAddRq", 3100),

@@ -27,9 +27,7 @@ def test_query_without_match_is_status_1(qb: Company) -> None:
 def test_query_by_list_id_and_full_name(qb: Company) -> None:
     """ListID and FullName filters return exactly those entries."""
     a, _b, c = customers(qb, "A", "B", "C")
-    assert names(
-        qb.one(el("CustomerQueryRq", el("ListID", a["ListID"]), el("ListID", c["ListID"])))
-    ) == ["A", "C"]
+    assert names(qb.one(el("CustomerQueryRq", el("ListID", a["ListID"]), el("ListID", c["ListID"])))) == ["A", "C"]
     assert names(qb.one(el("CustomerQueryRq", el("FullName", "b")))) == ["B"]
 
 
@@ -74,9 +72,7 @@ def test_modified_date_filter_on_transactions_sees_mods(stocked: Company, clock:
     stocked.ok(add("Invoice", ref("CustomerRef", "Acme"), el("RefNumber", "STILL")))
     clock.advance(days=1)
     stocked.ok(mod("Invoice", old["TxnID"], old["EditSequence"], el("Memo", "changed")))
-    rs = stocked.one(
-        el("InvoiceQueryRq", el("ModifiedDateRangeFilter", el("FromModifiedDate", "2024-03-02")))
-    )
+    rs = stocked.one(el("InvoiceQueryRq", el("ModifiedDateRangeFilter", el("FromModifiedDate", "2024-03-02"))))
     assert [o["RefNumber"] for o in rs.objects] == ["OLD"]
 
 
@@ -87,9 +83,7 @@ def test_entity_and_txn_date_filters(stocked: Company) -> None:
     stocked.ok(add("Invoice", ref("CustomerRef", "Other"), el("TxnDate", "2024-02-10")))
     by_entity = stocked.one(el("InvoiceQueryRq", el("EntityFilter", el("FullName", "Other"))))
     assert [o["CustomerRef"] for o in by_entity.objects] == ["Other"]
-    by_date = stocked.one(
-        el("InvoiceQueryRq", el("TxnDateRangeFilter", el("FromTxnDate", "2024-02-01")))
-    )
+    by_date = stocked.one(el("InvoiceQueryRq", el("TxnDateRangeFilter", el("FromTxnDate", "2024-02-01"))))
     assert [o["TxnDate"] for o in by_date.objects] == ["2024-02-10"]
 
 
@@ -111,9 +105,7 @@ def test_lines_only_with_include_line_items(stocked: Company) -> None:
 def test_include_ret_element_trims_the_answer(qb: Company) -> None:
     """IncludeRetElement returns only the named elements."""
     customers(qb, "A")
-    rs = qb.one(
-        el("CustomerQueryRq", el("IncludeRetElement", "ListID"), el("IncludeRetElement", "Name"))
-    )
+    rs = qb.one(el("CustomerQueryRq", el("IncludeRetElement", "ListID"), el("IncludeRetElement", "Name")))
     assert set(rs.objects[0]) == {"type", "ListID", "Name"}
 
 
@@ -145,9 +137,7 @@ def test_iterator_pages_through_results(qb: Company) -> None:
 
 def test_unknown_iterator_is_3391(qb: Company) -> None:
     """Continuing an iterator QuickBooks does not know is refused with 3391."""
-    rs = qb.one(
-        el("CustomerQueryRq", el("MaxReturned", "2"), iterator="Continue", iteratorID="{nope}")
-    )
+    rs = qb.one(el("CustomerQueryRq", el("MaxReturned", "2"), iterator="Continue", iteratorID="{nope}"))
     assert (rs.status_code, rs.severity) == (3391, "Error")
 
 

@@ -18,9 +18,7 @@ def test_spec_is_parsed() -> None:
     assert FaultPlan.parse("").empty
 
 
-@pytest.mark.parametrize(
-    "spec", ["lost=0.1", "drop=2", "drop=x", "drop", "status=3180", "status=x@1"]
-)
+@pytest.mark.parametrize("spec", ["lost=0.1", "drop=2", "drop=x", "drop", "status=3180", "status=x@1"])
 def test_bad_specs_are_refused(spec: str) -> None:
     """Unknown faults, out-of-range numbers and malformed statuses raise FaultSpecError."""
     with pytest.raises(FaultSpecError):
@@ -43,9 +41,7 @@ def test_zero_plan_never_fires() -> None:
     """An empty plan injects nothing however long it runs."""
     injector = FaultInjector("", seed=1)
     decisions = [injector.transport() for _ in range(500)]
-    assert all(
-        not d.drop and not d.lost_reply and d.hresult is None and not d.close for d in decisions
-    )
+    assert all(not d.drop and not d.lost_reply and d.hresult is None and not d.close for d in decisions)
     assert injector.counts == {}
 
 
