@@ -19,6 +19,7 @@ from .config import ENV_HELP, Settings, load_settings
 from .db import make_engine
 from .errors import QbwcError
 from .models import ApiKey, Company, Job, JobState, utcnow
+from .simulator.cli import simulate
 
 EPILOG = "Environment variables:\n\n" + "\n\n".join(f"  {k}: {v}" for k, v in ENV_HELP.items())
 
@@ -402,3 +403,8 @@ def job_cancel(state: CliState, job_id: int) -> None:
     with state.engine.begin() as conn:
         jobs.cancel(conn, job_id, actor="cli")
     state.emit({"id": job_id, "state": "cancelled"}, f"job {job_id} cancelled")
+
+
+# -- simulator (issue 6; the command lives in qbwc_service/simulator/cli.py) -------------
+
+main.add_command(simulate)

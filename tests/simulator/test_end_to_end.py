@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import Engine
 
+from qbwc_service.cli import main
 from qbwc_service.retry import RetryPolicy
 from qbwc_service.simulator.run import Simulation
 from tests.conftest import LiveServer, make_test_app
@@ -97,3 +101,36 @@ def test_lost_replies_are_found_not_hidden(service: tuple[Flask, str]) -> None:
     expected = sum(len(run.quickbooks.duplicates()) for run in sim.runs)
     assert len(summary.duplicates) == expected
     assert not [lost for lost in summary.lost if "still" in lost[2]], summary.text()
+
+
+def test_simulate_command_reports_and_snapshots(service: tuple[Flask, str], sqlite_url: str, tmp_path: Path) -> None:
+    """`qbwc-service --json simulate` prints a clean summary and writes the snapshot."""
+    _app, url = service
+    out = tmp_path / "qb.json"
+    result = CliRunner().invoke(
+        main,
+        ["--json", "simulate", "--url", url, "--companies", "2", "--sessions", "3",
+         "--customers", "1", "--invoices", "1", "--seed", "11", "--snapshot", str(out)],
+        env={"QBWC_DATABASE_URL": sqlite_url},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["ok"] is True
+    assert summary["jobs"] == {"done": 2 * 7}
+    assert set(summary["latency_ms"]) == {"p50", "p95", "p99"}
+    companies = json.loads(out.read_text())
+    assert sorted(companies) == ["sim-11-1", "sim-11-2"]
+    assert len(companies["sim-11-1"]["records"]["Invoice"]) == 1
+
+
+def test_simulate_command_fails_when_work_is_lost(service: tuple[Flask, str], sqlite_url: str) -> None:
+    """When QuickBooks never answers and the runs end, the jobs left over make the exit status 1."""
+    _app, url = service
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--url", url, "--companies", "1", "--sessions", "1", "--faults", "drop=1"],
+        env={"QBWC_DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 1
+    assert "jobs lost: " in result.stdout
+    assert "jobs lost: 0" not in result.stdout
