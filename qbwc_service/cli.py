@@ -20,6 +20,7 @@ from .config import ENV_HELP, Settings, load_settings
 from .db import make_engine
 from .errors import QbwcError
 from .models import ApiKey, Company, Job, JobState, utcnow
+from .simulator.cli import simulate
 
 EPILOG = "Environment variables:\n\n" + "\n\n".join(f"  {k}: {v}" for k, v in ENV_HELP.items())
 
@@ -461,3 +462,8 @@ def qbxml_parse(state: CliState, source: str) -> None:
     except BuilderError as exc:
         state.fail(str(exc))
     click.echo(json.dumps(parsed, indent=None if state.as_json else 2, default=str, ensure_ascii=False))
+
+
+# -- simulator (issue 6; the command lives in qbwc_service/simulator/cli.py) -------------
+
+main.add_command(simulate)
