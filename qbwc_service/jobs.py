@@ -175,27 +175,36 @@ def _has_work_stmt() -> Any:
 
 @functools.cache
 def _candidates_stmt(dialect: str) -> Any:
-    stmt = select(J.c.id, J.c.send_alone).where(_ready_clause()).order_by(J.c.priority.desc(), J.c.id)
+    columns = (J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
+    stmt = select(*columns).where(_ready_clause()).order_by(J.c.priority.desc(), J.c.id)
     stmt = stmt.limit(bindparam("p_limit"))
     return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
 
 
 @functools.cache
-def _lease_stmt() -> Any:
+def _claim_stmt() -> Any:
+    """Lease one queued job to a ticket, storing the request it is sent as."""
     now = bindparam("p_now", type_=J.c.leased_at.type)
     return (
         update(J)
-        .where(J.c.id.in_(bindparam("p_ids", expanding=True)), J.c.state == _QUEUED)
+        .where(J.c.id == bindparam("p_id"), J.c.state == _QUEUED)
         .values(
-            state=_IN_FLIGHT, ticket=bindparam("p_ticket"), leased_at=now, attempts=J.c.attempts + 1, updated_at=now
+            state=_IN_FLIGHT, ticket=bindparam("p_ticket"), leased_at=now, attempts=J.c.attempts + 1, updated_at=now,
+            request_xml=func.coalesce(bindparam("p_xml", type_=J.c.request_xml.type), J.c.request_xml),
         )
-        .returning(J.c.id, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
-    )
+    )  # fmt: skip
 
 
 @functools.cache
-def _record_request_stmt() -> Any:
-    return update(J).where(J.c.id == bindparam("p_id")).values(request_xml=bindparam("p_xml"))
+def _fail_queued_stmt() -> Any:
+    now = bindparam("p_now", type_=J.c.updated_at.type)
+    return (
+        update(J)
+        .where(J.c.id == bindparam("p_id"), J.c.state == _QUEUED)
+        .values(
+            state=JobState.FAILED, error=bindparam("p_error", type_=J.c.error.type), updated_at=now, finished_at=now
+        )
+    )
 
 
 @functools.cache
@@ -235,44 +244,66 @@ def has_work(conn: Connection, company_id: int, ticket: str) -> bool:
     return bool(conn.execute(_has_work_stmt(), params).scalar())
 
 
-def lease_next(
-    conn: Connection, company_id: int, ticket: str, *, limit: int, now: datetime | None = None
-) -> list[LeasedJob]:
-    """Lease up to ``limit`` ready jobs of the company to the session ``ticket``.
+def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime | None = None) -> list[LeasedJob]:
+    """The next ready jobs of the company, not yet leased: highest priority first, then oldest.
 
-    Highest priority first, then oldest. A job marked ``send_alone`` (it broke a batch
-    before) travels by itself. On PostgreSQL rows locked by another transaction are
-    skipped; everywhere the guarded UPDATE makes a double lease impossible.
+    A job marked ``send_alone`` (it broke a batch before) comes by itself. On PostgreSQL
+    the rows are locked until the transaction ends and rows locked by another are skipped.
     """
-    now = now or utcnow()
-    ids: list[int] = []
-    params = {"p_company": company_id, "p_now": now, "p_limit": limit}
-    for row in conn.execute(_candidates_stmt(conn.dialect.name), params):
-        if row.send_alone:
-            if not ids:
-                ids.append(row.id)
+    params = {"p_company": company_id, "p_now": now or utcnow(), "p_limit": limit}
+    found: list[LeasedJob] = []
+    for r in conn.execute(_candidates_stmt(conn.dialect.name), params):
+        if r.send_alone and found:
             break
-        ids.append(row.id)
-    if not ids:
-        return []
-    leased = list(conn.execute(_lease_stmt(), {"p_ids": ids, "p_ticket": ticket, "p_now": now}))
-    order = {job_id: n for n, job_id in enumerate(ids)}
-    leased.sort(key=lambda r: order[r.id])
+        found.append(LeasedJob(r.id, r.kind, r.payload, r.attempts + 1, r.max_attempts, r.step, r.progress))
+        if r.send_alone:
+            break
+    return found
+
+
+def claim(
+    conn: Connection, ticket: str, leases: Sequence[tuple[LeasedJob, str | None]], *, now: datetime | None = None
+) -> None:
+    """Lease the given candidates to ``ticket``, each with the request it is sent as.
+
+    The guarded UPDATE runs as one batch; the candidates' row locks (PostgreSQL) or the
+    transaction's write lock (SQLite ``BEGIN IMMEDIATE``) mean none can have moved.
+    """
+    if not leases:
+        return
+    now = now or utcnow()
+    params = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases]
+    res = conn.execute(_claim_stmt(), params)
+    if res.rowcount != len(leases):
+        raise JobStateError(leases[0][0].id, "queued")
     events(
         conn,
         (
-            {"job_id": r.id, "from_state": _QUEUED, "to_state": _IN_FLIGHT, "ticket": ticket, "actor": "qbwc",
-             "message": f"sent, attempt {r.attempts}"}
-            for r in leased
+            {"job_id": job.id, "from_state": _QUEUED, "to_state": _IN_FLIGHT, "ticket": ticket, "actor": "qbwc",
+             "message": f"sent, attempt {job.attempts}"}
+            for job, _ in leases
         ),
     )  # fmt: skip
-    return [LeasedJob(r.id, r.kind, r.payload, r.attempts, r.max_attempts, r.step, r.progress) for r in leased]
 
 
-def record_requests(conn: Connection, requests: Sequence[tuple[int, str]]) -> None:
-    """Store the qbXML request each leased job was sent as."""
-    if requests:
-        conn.execute(_record_request_stmt(), [{"p_id": jid, "p_xml": xml} for jid, xml in requests])
+def lease_next(
+    conn: Connection, company_id: int, ticket: str, *, limit: int, now: datetime | None = None
+) -> list[LeasedJob]:
+    """Lease up to ``limit`` ready jobs of the company to the session ``ticket``."""
+    found = candidates(conn, company_id, limit=limit, now=now)
+    claim(conn, ticket, [(job, None) for job in found], now=now)
+    return found
+
+
+def fail_queued(conn: Connection, job_id: int, error: str, *, ticket: str | None, actor: str = "qbwc") -> bool:
+    """Fail a queued job that cannot be sent (its request cannot be built), and its dependents."""
+    res = conn.execute(_fail_queued_stmt(), {"p_id": job_id, "p_error": error, "p_now": utcnow()})
+    if res.rowcount != 1:
+        return False
+    events(conn, [{"job_id": job_id, "from_state": _QUEUED, "to_state": JobState.FAILED, "ticket": ticket,
+                   "actor": actor, "message": error}])  # fmt: skip
+    fail_dependents(conn, [job_id], actor=actor)
+    return True
 
 
 @dataclass(frozen=True, slots=True)

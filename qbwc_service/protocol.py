@@ -85,20 +85,13 @@ def _touch_stmt() -> Any:
 
 
 @functools.cache
-def _sent_stmt() -> Any:
-    return (
-        update(S)
-        .where(S.c.ticket == bindparam("p_ticket"))
-        .values(sent=S.c.sent + bindparam("p_sent"), round_trips=S.c.round_trips + 1)
-    )
-
-
-@functools.cache
 def _counted_stmt() -> Any:
     return (
         update(S)
         .where(S.c.ticket == bindparam("p_ticket"))
         .values(
+            sent=S.c.sent + bindparam("p_sent"),
+            round_trips=S.c.round_trips + 1,
             done=S.c.done + bindparam("p_done"),
             failed=S.c.failed + bindparam("p_failed"),
             retried=S.c.retried + bindparam("p_retried"),
@@ -229,33 +222,30 @@ class Protocol:
             version, qb_country = session.qbxml_version, session.qbxml_country
             if not session.hcp_seen:
                 version, qb_country = self._first_call(conn, session, hcp_response, company_file, country, major, minor)
-            leased = jobs.lease_next(conn, session.company_id, ticket, limit=self.settings.batch_size)
+            now = utcnow()
+            found = jobs.candidates(conn, session.company_id, limit=self.settings.batch_size, now=now)
             requests: list[tuple[jobs.LeasedJob, etree._Element, str]] = []
-            outcomes: list[jobs.Outcome] = []
             size = 0
-            for job in leased:
+            for job in found:
                 if requests and size >= self.settings.batch_bytes:
-                    outcomes.append(jobs.Outcome(job.id, JobState.QUEUED, count_attempt=False, message="message full"))
-                    continue
+                    break  # the rest waits for the next message
                 try:
                     element = build_request(job.kind, job.payload, version or DEFAULT_VERSION, qb_country or "US")
                 except PayloadError as exc:
-                    outcomes.append(jobs.Outcome(job.id, JobState.FAILED, error=str(exc)))
+                    jobs.fail_queued(conn, job.id, str(exc), ticket=ticket)
                     continue
                 element.set("requestID", request_id(job))
                 xml = etree.tostring(element, encoding="unicode")
                 size += len(xml)
                 requests.append((job, element, xml))
-            jobs.settle(conn, ticket, outcomes)
             if not requests:
                 return ""
-            jobs.record_requests(conn, [(job.id, xml) for job, _, xml in requests])
+            jobs.claim(conn, ticket, [(job, xml) for job, _, xml in requests], now=now)
             document = build_document(
                 ((request_id(job), el) for job, el, _ in requests),
                 version=version or DEFAULT_VERSION,
                 on_error=OnError.CONTINUE,
             )
-            conn.execute(_sent_stmt(), {"p_ticket": ticket, "p_sent": len(requests)})
             return document.decode("utf-8")
 
     def _first_call(
@@ -318,8 +308,8 @@ class Protocol:
                     counts[o.to_state] += 1
             conn.execute(
                 _counted_stmt(),
-                {"p_ticket": ticket, "p_done": counts[JobState.DONE], "p_failed": counts[JobState.FAILED],
-                 "p_retried": counts[JobState.QUEUED], "p_error": fatal},
+                {"p_ticket": ticket, "p_sent": len(in_flight), "p_done": counts[JobState.DONE],
+                 "p_failed": counts[JobState.FAILED], "p_retried": counts[JobState.QUEUED], "p_error": fatal},
             )  # fmt: skip
             if fatal:
                 log(logging.WARNING, "session_error", session=ticket[:8], error=fatal)
