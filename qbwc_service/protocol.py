@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
 from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, build_document, negotiate
 from qbxml_builders._xml import parse_untrusted
@@ -86,10 +86,12 @@ def _touch_stmt() -> Any:
 
 @functools.cache
 def _counted_stmt() -> Any:
+    """Touch the session and add up what a response settled."""
     return (
         update(S)
-        .where(S.c.ticket == bindparam("p_ticket"))
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
         .values(
+            last_seen_at=bindparam("p_now", type_=S.c.last_seen_at.type),
             sent=S.c.sent + bindparam("p_sent"),
             round_trips=S.c.round_trips + 1,
             done=S.c.done + bindparam("p_done"),
@@ -101,10 +103,14 @@ def _counted_stmt() -> Any:
 
 
 @functools.cache
-def _held_stmt() -> Any:
+def _session_and_held_stmt() -> Any:
+    """The open session of ``:p_ticket`` with each job it holds in flight (one row per job)."""
     j = Job.metadata.tables["job"]
-    return select(j.c.id, j.c.attempts, j.c.max_attempts).where(
-        j.c.state == JobState.IN_FLIGHT, j.c.ticket == bindparam("p_ticket")
+    held = j.c.ticket == S.c.ticket, j.c.state == JobState.IN_FLIGHT
+    return (
+        select(S.c.company_id, S.c.planned, S.c.done, S.c.failed, j.c.id, j.c.attempts, j.c.max_attempts)
+        .select_from(S.outerjoin(j, and_(*held)))
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
     )
 
 
@@ -286,12 +292,15 @@ class Protocol:
         self, ticket: str | None, response: str | None, hresult: str | None, message: str | None
     ) -> int:
         """Record QuickBooks' answers; return percent done, or -1 to end the session."""
+        if not ticket:
+            return -1
         with self.engine.begin() as conn:
-            session = self._session(conn, ticket)
-            if session is None:
+            rows = conn.execute(_session_and_held_stmt(), {"p_ticket": ticket}).all()
+            if not rows:
+                log(logging.WARNING, "unknown_ticket", session=ticket[:8])
                 return -1
-            assert ticket is not None
-            in_flight = {r.id: r for r in conn.execute(_held_stmt(), {"p_ticket": ticket})}
+            session = rows[0]
+            in_flight = {r.id: r for r in rows if r.id is not None}
             if hresult and hresult.strip():
                 outcomes, fatal = self._hresult_outcomes(in_flight, hresult.strip(), (message or "").strip())
             elif not response or not response.strip():
@@ -308,7 +317,7 @@ class Protocol:
                     counts[o.to_state] += 1
             conn.execute(
                 _counted_stmt(),
-                {"p_ticket": ticket, "p_sent": len(in_flight), "p_done": counts[JobState.DONE],
+                {"p_ticket": ticket, "p_now": utcnow(), "p_sent": len(in_flight), "p_done": counts[JobState.DONE],
                  "p_failed": counts[JobState.FAILED], "p_retried": counts[JobState.QUEUED], "p_error": fatal},
             )  # fmt: skip
             if fatal:
