@@ -35,7 +35,7 @@ def index() -> Any:
     state = request.args.get("state", "").strip()
     if state in {s.value for s in SessionState}:
         query = query.where(QbwcSession.state == SessionState(state))
-    rows = db.execute(query).tuples().all()
+    rows = db.execute(query).all()
     names = db.execute(select(Company.id, Company.name).order_by(Company.name)).all()
     return render_template(
         "sessions/list.html",
