@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from qbwc_service import jobs
 from qbwc_service.admin.users import create_user
-from qbwc_service.models import JobState
+from qbwc_service.models import Job, JobState
 from tests.helpers import customer_add, customer_ret, rs
 
 PASSWORD = "correct horse battery"
@@ -36,6 +36,7 @@ def queue_job(engine: Engine, name: str, company: str = "acme", **kwargs: Any) -
 
 
 def _lease(engine: Engine, name: str, company: str) -> tuple[int, int]:
+    """Queue a job and lease it alone: queued at top priority so it goes first, then priority back to 0."""
     with engine.begin() as conn:
         company_id = jobs.company_id_by_name(conn, company)
         job_id = jobs.enqueue(
@@ -43,6 +44,7 @@ def _lease(engine: Engine, name: str, company: str) -> tuple[int, int]:
         ).job_id
         leased = jobs.lease_next(conn, company_id, TICKET, limit=1)
         assert [j.id for j in leased] == [job_id]
+        conn.execute(update(Job).where(Job.id == job_id).values(priority=0))
         jobs.record_requests(
             conn, [(job_id, customer_add(name).replace("<CustomerAddRq>", f'<CustomerAddRq requestID="{job_id}">'))]
         )
