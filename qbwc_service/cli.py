@@ -7,6 +7,7 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -19,6 +20,7 @@ from .config import ENV_HELP, Settings, load_settings
 from .db import make_engine
 from .errors import QbwcError
 from .models import ApiKey, Company, Job, JobState, Role, utcnow
+from .simulator.cli import simulate
 
 EPILOG = "Environment variables:\n\n" + "\n\n".join(f"  {k}: {v}" for k, v in ENV_HELP.items())
 
@@ -44,6 +46,14 @@ class CliState:
             click.echo(json.dumps(data, default=str, ensure_ascii=False))
         else:
             click.echo(text)
+
+    def fail_fields(self, message: str, errors: list[str]) -> NoReturn:
+        """Report a payload's field errors, one line each on stderr, and exit 1."""
+        if self.as_json:
+            click.echo(json.dumps({"error": message, "errors": errors}))
+        for line in errors:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(1)
 
     def fail(self, message: str, code: int = 1) -> NoReturn:
         """Report an error (as JSON too with ``--json``) and exit."""
@@ -301,7 +311,7 @@ def user_create(state: CliState, email: str, role: str, password_stdin: bool) ->
 
 
 def _read_payload(source: str) -> dict[str, Any]:
-    text = sys.stdin.read() if source == "-" else open(source, encoding="utf-8").read()  # noqa: SIM115
+    text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -334,11 +344,7 @@ def enqueue(
                 priority=priority, depends_on=depends_on, actor="cli",
             )  # fmt: skip
     except PayloadError as exc:
-        if state.as_json:
-            click.echo(json.dumps({"error": str(exc), "errors": exc.errors}))
-        for line in exc.errors:
-            click.echo(f"error: {line}", err=True)
-        sys.exit(1)
+        state.fail_fields(str(exc), exc.errors)
     data = {"id": result.job_id, "state": str(result.state), "created": result.created}
     note = "queued" if result.created else "already queued before with that idempotency key"
     state.emit(data, f"job {result.job_id}: {note} ({result.state})")
@@ -357,7 +363,7 @@ def list_jobs(state: CliState, company_name: str | None, job_state: str | None, 
     if job_state:
         query = query.where(Job.state == JobState(job_state))
     with Session(state.engine) as db:
-        rows = db.execute(query).tuples().all()
+        rows = db.execute(query).all()
     data = [
         {"id": j.id, "company": name, "kind": j.kind, "state": str(j.state), "attempts": j.attempts,
          "status_code": j.status_code, "status_message": j.status_message, "reference": j.reference,
@@ -429,3 +435,62 @@ def job_cancel(state: CliState, job_id: int) -> None:
     with state.engine.begin() as conn:
         jobs.cancel(conn, job_id, actor="cli")
     state.emit({"id": job_id, "state": "cancelled"}, f"job {job_id} cancelled")
+
+
+# -- qbXML preview ----------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def qbxml() -> None:
+    """Preview the qbXML the service sends and read QuickBooks' answers."""
+
+
+@qbxml.command("kinds")
+@pass_state
+def qbxml_kinds(state: CliState) -> None:
+    """List the request kinds (with --json: each kind's payload JSON Schema)."""
+    from qbxml_builders import KINDS, kinds_json_schema
+
+    lines = [f"{name:<28} {spec.description}" for name, spec in sorted(KINDS.items())]
+    lines.append(f"{'qbxml':<28} A ready-made qbXML request element (…Rq), sent as it is.")
+    state.emit(kinds_json_schema(), "\n".join(lines))
+
+
+@qbxml.command("build")
+@click.argument("kind")
+@click.option("--payload", "source", required=True, help="JSON file with the payload, or - for stdin.")
+@click.option("--version", default="13.0", show_default=True, help="qbXML version to build for.")
+@click.option("--country", type=click.Choice(["US", "CA", "UK"]), default="US", show_default=True)
+@pass_state
+def qbxml_build(state: CliState, kind: str, source: str, version: str, country: str) -> None:
+    """Print the complete qbXML document a job of KIND would send."""
+    from qbxml_builders import BuilderError, PayloadValidationError, preview
+
+    payload = _read_payload(source)
+    try:
+        document = preview(kind, payload, version=version, country=country).decode("utf-8")
+    except PayloadValidationError as exc:
+        state.fail_fields(str(exc), exc.errors)
+    except BuilderError as exc:
+        state.fail(str(exc))
+    state.emit({"kind": kind, "version": version, "country": country, "qbxml": document}, document)
+
+
+@qbxml.command("parse")
+@click.argument("source", metavar="FILE|-")
+@pass_state
+def qbxml_parse(state: CliState, source: str) -> None:
+    """Print a qbXML response as JSON: per request its status, classification and objects."""
+    from qbxml_builders import BuilderError, parse_response, response_to_json
+
+    data = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+    try:
+        parsed = response_to_json(parse_response(data))
+    except BuilderError as exc:
+        state.fail(str(exc))
+    click.echo(json.dumps(parsed, indent=None if state.as_json else 2, default=str, ensure_ascii=False))
+
+
+# -- simulator (issue 6; the command lives in qbwc_service/simulator/cli.py) -------------
+
+main.add_command(simulate)

@@ -13,7 +13,9 @@ from .errors import CompanyNotFound, Conflict, QbwcError
 from .models import Company, utcnow
 from .tokens import hash_secret, new_guid, new_token
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")
+#: Company names: 1-64 printable characters, no slashes (they appear in URLs and file names).
+NAME_RE = re.compile(r"^[^\x00-\x1f/\\]{1,64}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
 class InvalidCompany(QbwcError):
@@ -44,9 +46,9 @@ def create_company(
     """Create a company connection with a fresh token and stable OwnerID/FileID."""
     name, username = name.strip(), username.strip()
     if not NAME_RE.match(name):
-        raise InvalidCompany("a company name is 1-64 letters, digits, spaces, dots, dashes or underscores")
-    if not NAME_RE.match(username):
-        raise InvalidCompany("a QBWC user name is 1-64 letters, digits, spaces, dots, dashes or underscores")
+        raise InvalidCompany("a company name is 1-64 characters without slashes")
+    if not USERNAME_RE.match(username):
+        raise InvalidCompany("a QBWC user name is 1-64 letters, digits, dots, dashes, underscores or @")
     if not 1 <= poll_minutes <= 24 * 60:
         raise InvalidCompany("the poll interval is between 1 and 1440 minutes")
     token, owner_id, file_id = new_token(), new_guid(), new_guid()

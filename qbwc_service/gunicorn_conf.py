@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from typing import Any
+
 #: QBWC waits minutes for large responses; a worker must not be killed mid-answer.
 timeout = 300
 graceful_timeout = 30
@@ -13,3 +16,8 @@ accesslog = "-"
 errorlog = "-"
 #: Each worker builds its own app (and engine) after the fork: nothing is shared.
 preload_app = False
+
+
+def post_worker_init(worker: Any) -> None:
+    """Move the objects built at start-up out of the collector's way (fewer, cheaper collections)."""
+    gc.freeze()

@@ -8,6 +8,7 @@ pass ``session.connection()``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,22 +16,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from .errors import CompanyNotFound, JobNotFound, JobStateError, PayloadError
 from .kinds import get_kind
 from .models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
-
-#: The columns a leased job brings to the session that sends it.
-LEASED_COLUMNS = (
-    Job.id,
-    Job.kind,
-    Job.payload,
-    Job.attempts,
-    Job.max_attempts,
-    Job.step,
-    Job.progress,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +57,12 @@ def events(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
             row.setdefault("from_state", None)
             row.setdefault("to_state", None)
             row.setdefault("actor", "system")
-        conn.execute(insert(JobEvent), batch)
+        conn.execute(_event_insert(), batch)
+
+
+@functools.cache
+def _event_insert() -> Any:
+    return insert(JobEvent.metadata.tables["job_event"])
 
 
 def company_id_by_name(conn: Connection, name: str) -> int:
@@ -150,85 +144,166 @@ def _by_idempotency_key(conn: Connection, company_id: int, key: str) -> Enqueued
     return Enqueued(row.id, JobState(row.state), False) if row else None
 
 
-def _ready(company_id: int, now: datetime) -> Any:
-    """The condition for a job of ``company_id`` that may be handed out now."""
-    dep = aliased(Job)
+# -- the hot path: statements built once, executed with bound parameters -----------------
+
+J = Job.metadata.tables["job"]
+_QUEUED, _IN_FLIGHT, _DONE = JobState.QUEUED, JobState.IN_FLIGHT, JobState.DONE
+
+
+@functools.cache
+def _ready_clause() -> Any:
+    """Jobs of ``:p_company`` that may be handed out at ``:p_now``."""
+    dep = J.alias("dep")
     return and_(
-        Job.company_id == company_id,
-        Job.state == JobState.QUEUED,
-        or_(Job.not_before.is_(None), Job.not_before <= now),
-        or_(
-            Job.depends_on_id.is_(None),
-            exists().where(dep.id == Job.depends_on_id, dep.state == JobState.DONE),
-        ),
+        J.c.company_id == bindparam("p_company"),
+        J.c.state == _QUEUED,
+        or_(J.c.not_before.is_(None), J.c.not_before <= bindparam("p_now", type_=J.c.not_before.type)),
+        or_(J.c.depends_on_id.is_(None), exists().where(dep.c.id == J.c.depends_on_id, dep.c.state == _DONE)),
+    )
+
+
+@functools.cache
+def _count_ready_stmt() -> Any:
+    return select(func.count()).select_from(J).where(_ready_clause())
+
+
+@functools.cache
+def _has_work_stmt() -> Any:
+    held = exists().where(J.c.state == _IN_FLIGHT, J.c.ticket == bindparam("p_ticket"))
+    return select(or_(exists().where(_ready_clause()), held))
+
+
+@functools.cache
+def _candidates_stmt(dialect: str) -> Any:
+    columns = (J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
+    stmt = select(*columns).where(_ready_clause()).order_by(J.c.priority.desc(), J.c.id)
+    stmt = stmt.limit(bindparam("p_limit"))
+    return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
+
+
+@functools.cache
+def _claim_stmt() -> Any:
+    """Lease one queued job to a ticket, storing the request it is sent as."""
+    now = bindparam("p_now", type_=J.c.leased_at.type)
+    return (
+        update(J)
+        .where(J.c.id == bindparam("p_id"), J.c.state == _QUEUED)
+        .values(
+            state=_IN_FLIGHT, ticket=bindparam("p_ticket"), leased_at=now, attempts=J.c.attempts + 1, updated_at=now,
+            request_xml=func.coalesce(bindparam("p_xml", type_=J.c.request_xml.type), J.c.request_xml),
+        )
+    )  # fmt: skip
+
+
+@functools.cache
+def _fail_queued_stmt() -> Any:
+    now = bindparam("p_now", type_=J.c.updated_at.type)
+    return (
+        update(J)
+        .where(J.c.id == bindparam("p_id"), J.c.state == _QUEUED)
+        .values(
+            state=JobState.FAILED, error=bindparam("p_error", type_=J.c.error.type), updated_at=now, finished_at=now
+        )
+    )
+
+
+@functools.cache
+def _settle_stmt() -> Any:
+    """One guarded UPDATE for every outcome: in flight for this ticket, to the outcome's state."""
+    now = bindparam("p_now", type_=J.c.updated_at.type)
+    return (
+        update(J)
+        .where(J.c.id == bindparam("p_id"), J.c.state == _IN_FLIGHT, J.c.ticket == bindparam("p_ticket"))
+        .values(
+            state=bindparam("p_state", type_=J.c.state.type),
+            updated_at=now,
+            ticket=None,
+            leased_at=None,
+            status_code=bindparam("p_code", type_=J.c.status_code.type),
+            status_severity=bindparam("p_severity", type_=J.c.status_severity.type),
+            status_message=bindparam("p_message", type_=J.c.status_message.type),
+            error=bindparam("p_error", type_=J.c.error.type),
+            response_xml=func.coalesce(bindparam("p_response", type_=J.c.response_xml.type), J.c.response_xml),
+            result=bindparam("p_result", type_=J.c.result.type),
+            finished_at=bindparam("p_finished", type_=J.c.finished_at.type),
+            not_before=bindparam("p_not_before", type_=J.c.not_before.type),
+            attempts=J.c.attempts - bindparam("p_uncount", type_=J.c.attempts.type),
+            send_alone=func.coalesce(bindparam("p_send_alone", type_=J.c.send_alone.type), J.c.send_alone),
+        )
     )
 
 
 def count_ready(conn: Connection, company_id: int, now: datetime | None = None) -> int:
     """How many jobs of the company could be handed out now."""
-    return int(
-        conn.execute(select(func.count()).select_from(Job).where(_ready(company_id, now or utcnow()))).scalar_one()
-    )
+    return int(conn.execute(_count_ready_stmt(), {"p_company": company_id, "p_now": now or utcnow()}).scalar_one())
+
+
+def has_work(conn: Connection, company_id: int, ticket: str) -> bool:
+    """Whether the session still has something to do: a job ready now, or one it holds in flight."""
+    params = {"p_company": company_id, "p_now": utcnow(), "p_ticket": ticket}
+    return bool(conn.execute(_has_work_stmt(), params).scalar())
+
+
+def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime | None = None) -> list[LeasedJob]:
+    """The next ready jobs of the company, not yet leased: highest priority first, then oldest.
+
+    A job marked ``send_alone`` (it broke a batch before) comes by itself. On PostgreSQL
+    the rows are locked until the transaction ends and rows locked by another are skipped.
+    """
+    params = {"p_company": company_id, "p_now": now or utcnow(), "p_limit": limit}
+    found: list[LeasedJob] = []
+    for r in conn.execute(_candidates_stmt(conn.dialect.name), params):
+        if r.send_alone and found:
+            break
+        found.append(LeasedJob(r.id, r.kind, r.payload, r.attempts + 1, r.max_attempts, r.step, r.progress))
+        if r.send_alone:
+            break
+    return found
+
+
+def claim(
+    conn: Connection, ticket: str, leases: Sequence[tuple[LeasedJob, str | None]], *, now: datetime | None = None
+) -> None:
+    """Lease the given candidates to ``ticket``, each with the request it is sent as.
+
+    The guarded UPDATE runs as one batch; the candidates' row locks (PostgreSQL) or the
+    transaction's write lock (SQLite ``BEGIN IMMEDIATE``) mean none can have moved.
+    """
+    if not leases:
+        return
+    now = now or utcnow()
+    params = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases]
+    res = conn.execute(_claim_stmt(), params)
+    if res.rowcount != len(leases):
+        raise JobStateError(leases[0][0].id, "queued")
+    events(
+        conn,
+        (
+            {"job_id": job.id, "from_state": _QUEUED, "to_state": _IN_FLIGHT, "ticket": ticket, "actor": "qbwc",
+             "message": f"sent, attempt {job.attempts}"}
+            for job, _ in leases
+        ),
+    )  # fmt: skip
 
 
 def lease_next(
     conn: Connection, company_id: int, ticket: str, *, limit: int, now: datetime | None = None
 ) -> list[LeasedJob]:
-    """Lease up to ``limit`` ready jobs of the company to the session ``ticket``.
-
-    Highest priority first, then oldest. A job marked ``send_alone`` (it broke a batch
-    before) travels by itself. On PostgreSQL rows locked by another transaction are
-    skipped; everywhere the guarded UPDATE makes a double lease impossible.
-    """
-    now = now or utcnow()
-    candidates = (
-        select(Job.id, Job.send_alone).where(_ready(company_id, now)).order_by(Job.priority.desc(), Job.id).limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=Job)
-    ids: list[int] = []
-    for row in conn.execute(candidates):
-        if row.send_alone:
-            if not ids:
-                ids.append(row.id)
-            break
-        ids.append(row.id)
-    if not ids:
-        return []
-    leased = list(
-        conn.execute(
-            update(Job)
-            .where(Job.id.in_(ids), Job.state == JobState.QUEUED)
-            .values(
-                state=JobState.IN_FLIGHT,
-                ticket=ticket,
-                leased_at=now,
-                attempts=Job.attempts + 1,
-                updated_at=now,
-            )
-            .returning(*LEASED_COLUMNS)
-        ).all()
-    )
-    order = {job_id: n for n, job_id in enumerate(ids)}
-    leased.sort(key=lambda r: order[r.id])
-    events(
-        conn,
-        (
-            {"job_id": r.id, "from_state": JobState.QUEUED, "to_state": JobState.IN_FLIGHT,
-             "ticket": ticket, "actor": "qbwc", "message": f"sent, attempt {r.attempts}"}
-            for r in leased
-        ),
-    )  # fmt: skip
-    return [LeasedJob(r.id, r.kind, r.payload, r.attempts, r.max_attempts, r.step, r.progress) for r in leased]
+    """Lease up to ``limit`` ready jobs of the company to the session ``ticket``."""
+    found = candidates(conn, company_id, limit=limit, now=now)
+    claim(conn, ticket, [(job, None) for job in found], now=now)
+    return found
 
 
-def record_requests(conn: Connection, requests: Sequence[tuple[int, str]]) -> None:
-    """Store the qbXML request each leased job was sent as."""
-    if requests:
-        conn.execute(
-            update(Job).where(Job.id == bindparam("jid")).values(request_xml=bindparam("xml")),
-            [{"jid": jid, "xml": xml} for jid, xml in requests],
-        )
+def fail_queued(conn: Connection, job_id: int, error: str, *, ticket: str | None, actor: str = "qbwc") -> bool:
+    """Fail a queued job that cannot be sent (its request cannot be built), and its dependents."""
+    res = conn.execute(_fail_queued_stmt(), {"p_id": job_id, "p_error": error, "p_now": utcnow()})
+    if res.rowcount != 1:
+        return False
+    events(conn, [{"job_id": job_id, "from_state": _QUEUED, "to_state": JobState.FAILED, "ticket": ticket,
+                   "actor": actor, "message": error}])  # fmt: skip
+    fail_dependents(conn, [job_id], actor=actor)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,37 +334,26 @@ def settle(conn: Connection, ticket: str, outcomes: Sequence[Outcome], *, actor:
     now = utcnow()
     settled: list[int] = []
     log: list[dict[str, Any]] = []
+    stmt = _settle_stmt()
     for o in outcomes:
-        values: dict[str, Any] = {
-            "state": o.to_state,
-            "updated_at": now,
-            "status_code": o.status_code,
-            "status_severity": o.status_severity,
-            "status_message": o.status_message,
-            "error": o.error,
-        }
-        if o.response_xml is not None:
-            values["response_xml"] = o.response_xml
-        if o.to_state is JobState.DONE:
-            values.update(result=o.result, finished_at=now, ticket=None, leased_at=None, error=None)
-        elif o.to_state is JobState.QUEUED:
-            values.update(ticket=None, leased_at=None, not_before=o.not_before)
-        elif o.to_state is JobState.FAILED:
-            values.update(finished_at=now, ticket=None, leased_at=None)
-        if not o.count_attempt:
-            values["attempts"] = Job.attempts - 1
-        if o.send_alone is not None:
-            values["send_alone"] = o.send_alone
+        done = o.to_state is JobState.DONE
         res = conn.execute(
-            update(Job)
-            .where(Job.id == o.job_id, Job.state == JobState.IN_FLIGHT, Job.ticket == ticket)
-            .values(**values)
-        )
+            stmt,
+            {
+                "p_id": o.job_id, "p_ticket": ticket, "p_now": now, "p_state": o.to_state,
+                "p_code": o.status_code, "p_severity": o.status_severity, "p_message": o.status_message,
+                "p_error": None if done else o.error, "p_response": o.response_xml,
+                "p_result": o.result if done else None,
+                "p_finished": None if o.to_state is JobState.QUEUED else now,
+                "p_not_before": o.not_before if o.to_state is JobState.QUEUED else None,
+                "p_uncount": 0 if o.count_attempt else 1, "p_send_alone": o.send_alone,
+            },
+        )  # fmt: skip
         if res.rowcount != 1:
             continue
         settled.append(o.job_id)
         log.append(
-            {"job_id": o.job_id, "from_state": JobState.IN_FLIGHT, "to_state": o.to_state,
+            {"job_id": o.job_id, "from_state": _IN_FLIGHT, "to_state": o.to_state,
              "ticket": ticket, "actor": actor, "message": o.message or o.error}
         )  # fmt: skip
     events(conn, log)

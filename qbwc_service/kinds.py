@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
+from pydantic import BaseModel
 
 from qbxml_builders import BuilderError, ResponseError
 from qbxml_builders._xml import parse_untrusted
+from qbxml_builders.errors import PayloadValidationError
+from qbxml_builders.kinds import KINDS, RequestKind, validate_payload
 
 from .errors import PayloadError, UnknownKind
 
@@ -87,9 +90,31 @@ def registry() -> dict[str, JobKind]:
     return kinds
 
 
+def _typed_kind(spec: RequestKind) -> JobKind:
+    """A job kind over one typed request kind of :mod:`qbxml_builders`."""
+
+    def model(payload: Mapping[str, Any]) -> BaseModel:
+        try:
+            return validate_payload(spec.name, dict(payload))
+        except PayloadValidationError as exc:
+            raise PayloadError(spec.name, exc.errors) from exc
+
+    def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
+        # Stored as JSON (money as strings, dates ISO) and validated again when sent.
+        return model(payload).model_dump(mode="json", exclude_none=True)
+
+    def build(payload: Mapping[str, Any], version: str, country: str) -> etree._Element:
+        return spec.build(model(payload), version=version, country=country)
+
+    def reference(payload: Mapping[str, Any]) -> str | None:
+        return spec.reference(model(payload))
+
+    return JobKind(spec.name, spec.description, validate, build, reference)
+
+
 def _builder_kinds() -> dict[str, JobKind]:
-    """The typed kinds of :mod:`qbxml_builders` (once that library provides them)."""
-    return {}
+    """Every typed request kind of :mod:`qbxml_builders` (``customer_add``, ``invoice_add``, ...)."""
+    return {name: _typed_kind(spec) for name, spec in KINDS.items()}
 
 
 def get_kind(name: str) -> JobKind:

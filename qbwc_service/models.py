@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    desc,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -190,7 +191,8 @@ class Job(Base):
         UniqueConstraint("company_id", "idempotency_key"),
         CheckConstraint("state != 'in_flight' OR ticket IS NOT NULL", name="in_flight_has_ticket"),
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
-        Index("ix_job_next", "company_id", "state", "priority", "id"),
+        # Matches the lease's ORDER BY priority DESC, id: no sort, however deep the queue.
+        Index("ix_job_next", "company_id", "state", desc("priority"), "id"),
         Index("ix_job_ticket", "ticket"),
         Index("ix_job_state_id", "state", "id"),
         Index("ix_job_created", "created_at", "id"),
@@ -224,6 +226,8 @@ class QbwcSession(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
+    #: Jobs ready when the session started: the denominator of its percentage.
+    planned: Mapped[int] = mapped_column(Integer, default=0)
     #: Requests handed out and responses processed.
     sent: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)

@@ -6,22 +6,24 @@ piece of state in the database, so any worker process can answer any call.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, build_document, negotiate
 from qbxml_builders._xml import parse_untrusted
+from qbxml_builders.hcp import HostCompanyPreferences, read_hcp
 from qbxml_builders.responses import response_from_element
 
 from . import __version__, jobs
 from .config import Settings
 from .errors import PayloadError
-from .hcp import parse_hcp
 from .kinds import build_request
 from .logs import log
 from .models import Company, Job, JobState, QbwcSession, SessionState, utcnow
@@ -58,6 +60,63 @@ def job_id_of(request_id: str | None) -> int | None:
         return None
     head = request_id.split(".", 1)[0]
     return int(head) if head.isdigit() else None
+
+
+S = QbwcSession.metadata.tables["qbwc_session"]
+
+
+@functools.cache
+def _touch_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+        .values(last_seen_at=bindparam("p_now", type_=S.c.last_seen_at.type))
+        .returning(
+            S.c.ticket,
+            S.c.company_id,
+            S.c.hcp_seen,
+            S.c.qbxml_version,
+            S.c.qbxml_country,
+            S.c.done,
+            S.c.failed,
+            S.c.planned,
+        )
+    )
+
+
+@functools.cache
+def _counted_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"))
+        .values(
+            sent=S.c.sent + bindparam("p_sent"),
+            round_trips=S.c.round_trips + 1,
+            done=S.c.done + bindparam("p_done"),
+            failed=S.c.failed + bindparam("p_failed"),
+            retried=S.c.retried + bindparam("p_retried"),
+            last_error=func.coalesce(bindparam("p_error", type_=S.c.last_error.type), S.c.last_error),
+        )
+    )
+
+
+@functools.cache
+def _held_stmt() -> Any:
+    j = Job.metadata.tables["job"]
+    return select(j.c.id, j.c.attempts, j.c.max_attempts).where(
+        j.c.state == JobState.IN_FLIGHT, j.c.ticket == bindparam("p_ticket")
+    )
+
+
+def host_info(facts: HostCompanyPreferences) -> dict[str, Any]:
+    """The HCP facts kept on the company, JSON-ready, with the edition spelled out."""
+    info = dataclasses.asdict(facts)
+    info["supported_versions"] = list(facts.supported_versions)
+    product = (facts.product_name or "").lower()
+    info["edition"] = next(
+        (e.capitalize() for e in ("enterprise", "premier", "pro", "accountant") if e in product), None
+    )
+    return info
 
 
 @dataclass
@@ -116,7 +175,8 @@ class Protocol:
             if active is not None:
                 log(logging.INFO, "authenticate_busy", company=company.name)
                 return ["", "busy", str(self.settings.busy_retry_seconds)]
-            if jobs.count_ready(conn, company.id, now) == 0:
+            planned = jobs.count_ready(conn, company.id, now)
+            if planned == 0:
                 log(logging.INFO, "authenticate_none", company=company.name)
                 answer = ["", "none"]
                 if self.settings.postpone_seconds > 0:
@@ -126,7 +186,8 @@ class Protocol:
             conn.execute(
                 insert(QbwcSession).values(
                     ticket=ticket, company_id=company.id, state=SessionState.OPEN, started_at=now,
-                    last_seen_at=now, sent=0, done=0, failed=0, retried=0, round_trips=0, hcp_seen=False,
+                    last_seen_at=now, planned=planned, sent=0, done=0, failed=0, retried=0, round_trips=0,
+                    hcp_seen=False,
                 )
             )  # fmt: skip
             log(logging.INFO, "session_started", company=company.name, session=ticket[:8])
@@ -138,15 +199,7 @@ class Protocol:
         """The open session row for ``ticket`` (touched), or None."""
         if not ticket:
             return None
-        row = conn.execute(
-            update(QbwcSession)
-            .where(QbwcSession.ticket == ticket, QbwcSession.state == SessionState.OPEN)
-            .values(last_seen_at=utcnow())
-            .returning(
-                QbwcSession.ticket, QbwcSession.company_id, QbwcSession.hcp_seen, QbwcSession.qbxml_version,
-                QbwcSession.qbxml_country, QbwcSession.done, QbwcSession.failed,
-            )
-        ).first()  # fmt: skip
+        row = conn.execute(_touch_stmt(), {"p_ticket": ticket, "p_now": utcnow()}).first()
         if row is None:
             log(logging.WARNING, "unknown_ticket", session=ticket[:8])
         return row
@@ -169,36 +222,29 @@ class Protocol:
             version, qb_country = session.qbxml_version, session.qbxml_country
             if not session.hcp_seen:
                 version, qb_country = self._first_call(conn, session, hcp_response, company_file, country, major, minor)
-            leased = jobs.lease_next(conn, session.company_id, ticket, limit=self.settings.batch_size)
+            now = utcnow()
+            found = jobs.candidates(conn, session.company_id, limit=self.settings.batch_size, now=now)
             requests: list[tuple[jobs.LeasedJob, etree._Element, str]] = []
-            outcomes: list[jobs.Outcome] = []
             size = 0
-            for job in leased:
+            for job in found:
                 if requests and size >= self.settings.batch_bytes:
-                    outcomes.append(jobs.Outcome(job.id, JobState.QUEUED, count_attempt=False, message="message full"))
-                    continue
+                    break  # the rest waits for the next message
                 try:
                     element = build_request(job.kind, job.payload, version or DEFAULT_VERSION, qb_country or "US")
                 except PayloadError as exc:
-                    outcomes.append(jobs.Outcome(job.id, JobState.FAILED, error=str(exc)))
+                    jobs.fail_queued(conn, job.id, str(exc), ticket=ticket)
                     continue
                 element.set("requestID", request_id(job))
                 xml = etree.tostring(element, encoding="unicode")
                 size += len(xml)
                 requests.append((job, element, xml))
-            jobs.settle(conn, ticket, outcomes)
             if not requests:
                 return ""
-            jobs.record_requests(conn, [(job.id, xml) for job, _, xml in requests])
+            jobs.claim(conn, ticket, [(job, xml) for job, _, xml in requests], now=now)
             document = build_document(
                 ((request_id(job), el) for job, el, _ in requests),
                 version=version or DEFAULT_VERSION,
                 on_error=OnError.CONTINUE,
-            )
-            conn.execute(
-                update(QbwcSession)
-                .where(QbwcSession.ticket == ticket)
-                .values(sent=QbwcSession.sent + len(requests), round_trips=QbwcSession.round_trips + 1)
             )
             return document.decode("utf-8")
 
@@ -215,14 +261,19 @@ class Protocol:
         """Record what the first sendRequestXML tells: version, country, file, HCP facts."""
         version = negotiate(major, minor)
         qb_country = (country or "US").upper()
-        company_values: dict[str, Any] = {"qbxml_version": version, "qbxml_country": qb_country}
+        company_values: dict[str, Any] = {}
         if company_file:
             company_values["reported_company_file"] = company_file[:500]
         if hcp_response and hcp_response.strip():
             try:
-                company_values["host_info"] = parse_hcp(hcp_response)
+                facts = read_hcp(hcp_response, max_bytes=self.settings.max_body_bytes)
             except ResponseError as exc:
                 log(logging.WARNING, "hcp_unreadable", session=session.ticket[:8], error=str(exc))
+            else:
+                company_values["host_info"] = host_info(facts)
+                if not major:  # QBWC did not say: take the best version the host lists
+                    version = facts.best_version()
+        company_values.update(qbxml_version=version, qbxml_country=qb_country)
         conn.execute(update(Company).where(Company.id == session.company_id).values(**company_values))
         conn.execute(
             update(QbwcSession)
@@ -240,14 +291,7 @@ class Protocol:
             if session is None:
                 return -1
             assert ticket is not None
-            in_flight = {
-                r.id: r
-                for r in conn.execute(
-                    select(Job.id, Job.attempts, Job.max_attempts).where(
-                        Job.state == JobState.IN_FLIGHT, Job.ticket == ticket
-                    )
-                )
-            }
+            in_flight = {r.id: r for r in conn.execute(_held_stmt(), {"p_ticket": ticket})}
             if hresult and hresult.strip():
                 outcomes, fatal = self._hresult_outcomes(in_flight, hresult.strip(), (message or "").strip())
             elif not response or not response.strip():
@@ -262,26 +306,19 @@ class Protocol:
             for o in outcomes:
                 if o.job_id in settled:
                     counts[o.to_state] += 1
-            values: dict[str, Any] = {
-                "done": QbwcSession.done + counts[JobState.DONE],
-                "failed": QbwcSession.failed + counts[JobState.FAILED],
-                "retried": QbwcSession.retried + counts[JobState.QUEUED],
-            }
-            if fatal:
-                values["last_error"] = fatal
-            conn.execute(update(QbwcSession).where(QbwcSession.ticket == ticket).values(**values))
+            conn.execute(
+                _counted_stmt(),
+                {"p_ticket": ticket, "p_sent": len(in_flight), "p_done": counts[JobState.DONE],
+                 "p_failed": counts[JobState.FAILED], "p_retried": counts[JobState.QUEUED], "p_error": fatal},
+            )  # fmt: skip
             if fatal:
                 log(logging.WARNING, "session_error", session=ticket[:8], error=fatal)
                 return -1
-            processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
-            remaining = jobs.count_ready(conn, session.company_id) + int(
-                conn.execute(
-                    select(func.count()).select_from(Job).where(Job.state == JobState.IN_FLIGHT, Job.ticket == ticket)
-                ).scalar_one()
-            )
-            if remaining == 0:
+            if not jobs.has_work(conn, session.company_id, ticket):
                 return 100
-            return int(max(0, min(99, processed * 100 // (processed + remaining))))
+            processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
+            # Of the work planned at authenticate; jobs queued since only hold it below 100.
+            return int(min(99, processed * 100 // max(session.planned, processed + 1)))
 
     def _hresult_outcomes(
         self, in_flight: dict[int, Any], hresult: str, message: str

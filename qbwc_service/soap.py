@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from spyne import Application, Array, Integer, ServiceBase, Unicode, rpc
+from spyne import const as spyne_const
 from spyne.model.fault import Fault
 from spyne.model.primitive import Int
 from spyne.protocol.soap import Soap11
@@ -165,6 +166,10 @@ class GuardedSoap:
 
 def make_soap_app(protocol: Protocol) -> GuardedSoap:
     """The WSGI application serving the QBWC SOAP contract for ``protocol``."""
+    # Spyne forces a full gc.collect() after a call at most once a second, to close files
+    # its contexts hold. Ours hold none, and in a process carrying SQLAlchemy, lxml and
+    # Flask a full collection costs tens of milliseconds: leave collection to Python.
+    spyne_const.MIN_GC_INTERVAL = float("inf")
     application = Application(
         [QBWebConnectorSvc],
         tns=NAMESPACE,

@@ -1,38 +1,72 @@
 """qbXML builders: typed payloads in, schema-valid qbXML out; qbXML responses back in.
 
-A pure library: no database, no web framework.
+A pure library: no database, no web framework. Start at :mod:`qbxml_builders.kinds`
+(``KINDS``, ``build_request``, ``preview``) and :func:`parse_response` /
+:func:`iter_responses`.
 """
 
 from __future__ import annotations
 
 from ._envelope import OnError, build_document, check_document
-from .errors import BuilderError, ResponseError, ValidationError, VersionError
+from .errors import (
+    BuilderError,
+    PayloadValidationError,
+    ResponseError,
+    ValidationError,
+    VersionError,
+)
+from .hcp import SALES_TAX_OFF_MESSAGE, HostCompanyPreferences, read_hcp, sales_tax_enabled
+from .kinds import (
+    KINDS,
+    RequestKind,
+    build_request,
+    get_kind,
+    kinds_json_schema,
+    preview,
+    validate_payload,
+)
 from .responses import (
     Classification,
     QBResponse,
     Severity,
     StatusInfo,
     classify,
+    iter_responses,
     parse_response,
+    response_to_json,
 )
 from .versions import DEFAULT_VERSION, Country, negotiate, normalize_version
 
 __all__ = [
     "DEFAULT_VERSION",
+    "KINDS",
+    "SALES_TAX_OFF_MESSAGE",
     "BuilderError",
     "Classification",
     "Country",
+    "HostCompanyPreferences",
     "OnError",
+    "PayloadValidationError",
     "QBResponse",
+    "RequestKind",
     "ResponseError",
     "Severity",
     "StatusInfo",
     "ValidationError",
     "VersionError",
     "build_document",
+    "build_request",
     "check_document",
     "classify",
+    "get_kind",
+    "iter_responses",
+    "kinds_json_schema",
     "negotiate",
     "normalize_version",
     "parse_response",
+    "preview",
+    "read_hcp",
+    "response_to_json",
+    "sales_tax_enabled",
+    "validate_payload",
 ]

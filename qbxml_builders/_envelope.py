@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from lxml import etree
 
+from ._xml import hardened_parser
 from .errors import BuilderError
 from .versions import DEFAULT_VERSION, normalize_version
 
@@ -35,8 +36,9 @@ def build_document(
     msgs = etree.SubElement(root, "QBXMLMsgsRq", onError=str(on_error))
     count = 0
     for request_id, element in requests:
-        if not str(element.tag).endswith("Rq"):
-            raise BuilderError(f"{element.tag!s} is not a qbXML request element (…Rq)")
+        tag = element.tag if isinstance(element.tag, str) else repr(element.tag)
+        if not tag.endswith("Rq"):
+            raise BuilderError(f"{tag} is not a qbXML request element (…Rq)")
         element.set("requestID", str(request_id))
         msgs.append(element)
         count += 1
@@ -50,17 +52,29 @@ def build_document(
 def check_document(document: bytes) -> str:
     """Check what the XSD does not: the ``<?qbxml?>`` instruction and the ``QBXML`` root.
 
-    Returns the version the instruction declares.
+    Also refuses a namespace declaration and a missing or unknown ``onError``. Returns the
+    version the instruction declares.
     """
-    root = etree.fromstring(document)
+    try:
+        root = etree.fromstring(document, parser=hardened_parser())
+    except etree.XMLSyntaxError as exc:
+        raise BuilderError(f"the qbXML document is not well-formed XML: {exc.msg}") from exc
     if root.tag != "QBXML":
-        raise BuilderError(f"the root element is {root.tag!s}, not QBXML")
+        raise BuilderError(f"the root element is {root.tag!r}, not QBXML")
+    if root.nsmap:
+        raise BuilderError("qbXML has no namespace: the document must not declare one")
     pi = root.getprevious()
-    while pi is not None and not isinstance(pi, etree._ProcessingInstruction):
+    while pi is not None and not (isinstance(pi, etree._ProcessingInstruction) and pi.target == "qbxml"):
         pi = pi.getprevious()
-    if pi is None or pi.target != "qbxml":
-        raise BuilderError("the <?qbxml version=...?> instruction is missing")
+    if pi is None:
+        raise BuilderError("the <?qbxml version=...?> instruction is missing before <QBXML>")
     version = pi.get("version")
     if not version:
         raise BuilderError("the <?qbxml?> instruction has no version")
+    msgs = root.find("QBXMLMsgsRq")
+    if msgs is None:
+        raise BuilderError("the document has no QBXMLMsgsRq element")
+    on_error = msgs.get("onError")
+    if on_error not in {e.value for e in OnError}:
+        raise BuilderError(f"QBXMLMsgsRq has onError={on_error!r}; use one of {list(OnError)}")
     return normalize_version(version)

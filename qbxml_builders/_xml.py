@@ -41,7 +41,7 @@ def parse_untrusted(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
         raise ResponseError(f"the XML document is {len(raw)} bytes, over the {max_bytes} limit")
     if isinstance(data, str):
         # lxml refuses str input that carries an encoding declaration: strip it by hand.
-        raw = _drop_xml_declaration(raw)
+        raw = drop_xml_declaration(raw)
     try:
         root = etree.fromstring(raw, parser=hardened_parser())
     except etree.XMLSyntaxError as exc:
@@ -51,7 +51,7 @@ def parse_untrusted(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     return root
 
 
-def _drop_xml_declaration(raw: bytes) -> bytes:
+def drop_xml_declaration(raw: bytes) -> bytes:
     stripped = raw.lstrip()
     if stripped.startswith((b"<?xml ", b"<?xml\t")):
         end = stripped.find(b"?>")

@@ -24,3 +24,12 @@ class VersionError(ValidationError):
 
 class ResponseError(BuilderError):
     """A qbXML response is not well-formed, is hostile, or is not a QBXMLMsgsRs document."""
+
+
+class PayloadValidationError(ValidationError):
+    """A payload does not fit its request kind; ``errors`` names each faulty field."""
+
+    def __init__(self, kind: str, errors: list[str]) -> None:
+        self.kind = kind
+        self.errors = errors
+        super().__init__(kind, "; ".join(errors))

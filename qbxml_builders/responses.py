@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, BinaryIO
 
 from lxml import etree
 
-from ._xml import DEFAULT_MAX_BYTES, parse_untrusted
+from ._xml import DEFAULT_MAX_BYTES, drop_xml_declaration, parse_untrusted
 from .errors import ResponseError
 
 
@@ -61,6 +65,14 @@ STATUS_TABLE: dict[int, StatusInfo] = {
     3000: StatusInfo(
         Classification.PERMANENT,
         "An ID in the request is not valid: check the ListID or TxnID stored for it.",
+    ),
+    3040: StatusInfo(
+        Classification.PERMANENT,
+        "An amount in the request is not one QuickBooks accepts (too large or badly written): correct the amount.",
+    ),
+    3070: StatusInfo(
+        Classification.PERMANENT,
+        "A text in the request is longer than QuickBooks allows for that field: shorten it.",
     ),
     3090: StatusInfo(
         Classification.PERMANENT,
@@ -176,6 +188,16 @@ class QBResponse:
         """Whether the request succeeded (warnings and an empty query result included)."""
         return self.classification is Classification.SUCCESS
 
+    @property
+    def empty(self) -> bool:
+        """Whether this is a query that matched nothing (status 1): a result, not an error."""
+        return self.status_code == 1
+
+    @property
+    def more(self) -> bool:
+        """Whether an iterator has results left to fetch with ``iterator="Continue"``."""
+        return bool(self.iterator_id) and bool(self.iterator_remaining)
+
     def ids(self) -> dict[str, str]:
         """The identifiers of the first returned object: ListID/TxnID and EditSequence."""
         if not self.objects:
@@ -184,48 +206,199 @@ class QBResponse:
         keys = ("ListID", "TxnID", "EditSequence", "FullName", "Name", "RefNumber")
         return {k: str(first[k]) for k in keys if k in first}
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary: status, classification, iterator and returned objects."""
+        info = self.info
+        return {
+            "request_id": self.request_id,
+            "name": self.name,
+            "status_code": self.status_code,
+            "severity": self.severity,
+            "message": self.message,
+            "classification": info.classification.value,
+            "explanation": info.explanation,
+            "ok": self.ok,
+            "iterator_id": self.iterator_id,
+            "iterator_remaining": self.iterator_remaining,
+            "objects": [dict(o) for o in self.objects],
+        }
+
+
+def response_to_json(responses: Iterable[QBResponse]) -> list[dict[str, Any]]:
+    """The responses as JSON-ready dicts, one per request (for ``qbxml parse``)."""
+    return [r.to_json() for r in responses]
+
+
+def _tag(element: etree._Element) -> str:
+    return element.tag if isinstance(element.tag, str) else ""
+
 
 def ret_to_dict(ret: etree._Element) -> dict[str, Any]:
     """Flatten a ``…Ret`` element: simple children as text, ``…Ref`` as their FullName/ID."""
-    out: dict[str, Any] = {"type": ret.tag}
+    out: dict[str, Any] = {"type": _tag(ret)}
     for child in ret:
-        if not isinstance(child.tag, str):
+        tag = _tag(child)
+        if not tag:
             continue
         if len(child) == 0:
-            out.setdefault(child.tag, child.text or "")
-        elif child.tag.endswith("Ref"):
+            out.setdefault(tag, child.text or "")
+        elif tag.endswith("Ref"):
             full = child.findtext("FullName")
             ident = child.findtext("ListID") or child.findtext("TxnID")
-            out.setdefault(child.tag, full if full is not None else ident)
+            out.setdefault(tag, full if full is not None else ident)
     return out
 
 
-def response_from_element(rs: etree._Element) -> QBResponse:
-    """Read one ``…Rs`` element."""
+def _response(rs: etree._Element, objects: tuple[dict[str, Any], ...]) -> QBResponse:
     code_text = rs.get("statusCode")
     try:
         code = int(code_text) if code_text is not None else 0
     except ValueError:
-        raise ResponseError(f"{rs.tag!s} has a statusCode that is not a number: {code_text!r}") from None
+        raise ResponseError(f"{_tag(rs)} has a statusCode that is not a number: {code_text!r}") from None
     remaining = rs.get("iteratorRemainingCount")
     return QBResponse(
         request_id=rs.get("requestID"),
-        name=str(rs.tag),
+        name=_tag(rs),
         status_code=code,
         severity=rs.get("statusSeverity", "Info"),
         message=rs.get("statusMessage", ""),
-        objects=tuple(ret_to_dict(c) for c in rs if isinstance(c.tag, str) and c.tag.endswith("Ret")),
+        objects=objects,
         iterator_id=rs.get("iteratorID"),
         iterator_remaining=int(remaining) if remaining and remaining.isdigit() else None,
     )
 
 
+def response_from_element(rs: etree._Element) -> QBResponse:
+    """Read one ``…Rs`` element."""
+    return _response(rs, tuple(ret_to_dict(c) for c in rs if _tag(c).endswith("Ret")))
+
+
 def parse_response(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[QBResponse]:
-    """Parse a whole qbXML response document into its responses, in order."""
+    """Parse a whole qbXML response document into its responses, in order.
+
+    Builds the whole tree: for large query answers prefer :func:`iter_responses`.
+    """
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag != "QBXML":
-        raise ResponseError(f"the response's root element is {root.tag!s}, not QBXML")
+        raise ResponseError(f"the response's root element is {_tag(root)!r}, not QBXML")
     msgs = root.find("QBXMLMsgsRs")
     if msgs is None:
         raise ResponseError("the response has no QBXMLMsgsRs element")
-    return [response_from_element(rs) for rs in msgs if isinstance(rs.tag, str)]
+    return [response_from_element(rs) for rs in msgs if _tag(rs)]
+
+
+def iter_responses(
+    source: bytes | str | os.PathLike[str] | BinaryIO,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[QBResponse]:
+    """Stream a response document, yielding each ``…Rs`` as soon as it ends.
+
+    ``source`` is the document (bytes or str), a path, or a binary file. Each ``…Ret`` is
+    flattened and its element freed at once, so memory holds one object's tree plus the
+    flattened objects of the current response. Same hardening as :func:`parse_response`:
+    no DTD, no entity expansion, no network, no huge text nodes, at most ``max_bytes``.
+    """
+    with _reader(source, max_bytes) as stream:
+        events = etree.iterparse(
+            stream,
+            events=("end",),
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_blank_text=True,
+        )
+        checked = seen_msgs = False
+        objects: list[dict[str, Any]] = []
+        try:
+            for _, element in events:
+                if not checked:
+                    _check_root(element)
+                    checked = True
+                parent = element.getparent()
+                if parent is None:
+                    continue
+                grandparent = parent.getparent()
+                if grandparent is None:
+                    # A child of <QBXML>.
+                    seen_msgs = seen_msgs or element.tag == "QBXMLMsgsRs"
+                elif grandparent.getparent() is None:
+                    # A child of <QBXMLMsgsRs>: one response.
+                    if parent.tag == "QBXMLMsgsRs" and _tag(element):
+                        yield _response(element, tuple(objects))
+                        objects = []
+                        _free(element)
+                elif (
+                    grandparent.tag == "QBXMLMsgsRs"
+                    and _tag(element).endswith("Ret")
+                    and _is_root(grandparent.getparent())
+                ):
+                    objects.append(ret_to_dict(element))
+                    _free(element)
+        except etree.XMLSyntaxError as exc:
+            if stream.blank:
+                raise ResponseError("the XML document is empty") from exc
+            raise ResponseError(f"not well-formed XML ({exc.msg})") from exc
+        if not seen_msgs:
+            raise ResponseError("the response has no QBXMLMsgsRs element")
+
+
+def _is_root(element: etree._Element | None) -> bool:
+    return element is not None and element.getparent() is None
+
+
+def _check_root(element: etree._Element) -> None:
+    """Refuse a DTD and a root other than QBXML (checked at the first parse event)."""
+    tree = element.getroottree()
+    if tree.docinfo.doctype:
+        raise ResponseError("XML documents with a DTD are refused")
+    root = tree.getroot()
+    if root.tag != "QBXML":
+        raise ResponseError(f"the response's root element is {_tag(root)!r}, not QBXML")
+
+
+def _free(element: etree._Element) -> None:
+    """Drop a finished element's content and the finished siblings before it."""
+    element.clear(keep_tail=False)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+class _Limited(io.RawIOBase):
+    """A read-only binary stream that refuses to go past ``limit`` bytes."""
+
+    def __init__(self, inner: BinaryIO, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._count = 0
+        #: Whether everything read so far is whitespace.
+        self.blank = True
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._inner.read(size if size is not None and size >= 0 else self._limit + 1)
+        self._count += len(chunk)
+        self.blank = self.blank and not chunk.strip()
+        if self._count > self._limit:
+            raise ResponseError(f"the XML document is over the {self._limit} byte limit")
+        return chunk
+
+
+@contextlib.contextmanager
+def _reader(source: bytes | str | os.PathLike[str] | BinaryIO, max_bytes: int) -> Iterator[_Limited]:
+    if isinstance(source, str):
+        source = drop_xml_declaration(source.encode("utf-8"))
+    if isinstance(source, bytes):
+        if not source.strip():
+            raise ResponseError("the XML document is empty")
+        yield _Limited(io.BytesIO(source), max_bytes)
+    elif isinstance(source, os.PathLike):
+        with open(source, "rb") as handle:
+            yield _Limited(handle, max_bytes)
+    else:
+        yield _Limited(source, max_bytes)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:38:02.889120
+Create Date: 2026-11-23 13:50:52.454547
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
 nullable or with a server default, and drop things only once no running code reads them.
@@ -106,9 +106,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('job', schema=None) as batch_op:
         batch_op.create_index('ix_job_created', ['created_at', 'id'], unique=False)
-        batch_op.create_index('ix_job_next', ['company_id', 'state', 'priority', 'id'], unique=False)
         batch_op.create_index('ix_job_state_id', ['state', 'id'], unique=False)
         batch_op.create_index('ix_job_ticket', ['ticket'], unique=False)
+        # Autogenerate on SQLite cannot see DESC index columns: written by hand.
+        batch_op.create_index('ix_job_next', ['company_id', 'state', sa.text('priority DESC'), 'id'], unique=False)
 
     op.create_table('qbwc_session',
     sa.Column('ticket', sa.String(length=64), nullable=False),
@@ -117,6 +118,7 @@ def upgrade() -> None:
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('planned', sa.Integer(), nullable=False),
     sa.Column('sent', sa.Integer(), nullable=False),
     sa.Column('done', sa.Integer(), nullable=False),
     sa.Column('failed', sa.Integer(), nullable=False),
@@ -161,9 +163,9 @@ def downgrade() -> None:
 
     op.drop_table('qbwc_session')
     with op.batch_alter_table('job', schema=None) as batch_op:
+        batch_op.drop_index('ix_job_next')
         batch_op.drop_index('ix_job_ticket')
         batch_op.drop_index('ix_job_state_id')
-        batch_op.drop_index('ix_job_next')
         batch_op.drop_index('ix_job_created')
 
     op.drop_table('job')

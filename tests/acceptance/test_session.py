@@ -78,7 +78,7 @@ def test_whole_session_posts_jobs_and_records_results(
             .all()
         )
     assert acme.qbxml_version == "16.0" and acme.reported_company_file == r"C:\Books\acme.qbw"
-    assert acme.host_info["edition"] == "Enterprise" and acme.host_info["sales_tax_on"] is True
+    assert acme.host_info["edition"] == "Enterprise" and acme.host_info["sales_tax_enabled"] is True
     assert session.state == SessionState.CLOSED and (session.done, session.failed, session.round_trips) == (2, 0, 1)
     assert history == ["queued", "in_flight", "done"]
 

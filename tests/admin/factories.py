@@ -42,12 +42,11 @@ def _lease(engine: Engine, name: str, company: str) -> tuple[int, int]:
         job_id = jobs.enqueue(
             conn, company_id, "qbxml", {"request": customer_add(name)}, priority=10**6, actor="api:shop"
         ).job_id
-        leased = jobs.lease_next(conn, company_id, TICKET, limit=1)
-        assert [j.id for j in leased] == [job_id]
+        found = jobs.candidates(conn, company_id, limit=1)
+        assert [j.id for j in found] == [job_id]
+        request = customer_add(name).replace("<CustomerAddRq>", f'<CustomerAddRq requestID="{job_id}">')
+        jobs.claim(conn, TICKET, [(found[0], request)])
         conn.execute(update(Job).where(Job.id == job_id).values(priority=0))
-        jobs.record_requests(
-            conn, [(job_id, customer_add(name).replace("<CustomerAddRq>", f'<CustomerAddRq requestID="{job_id}">'))]
-        )
     return company_id, job_id
 
 

@@ -111,10 +111,18 @@ def test_create_refuses_a_duplicate_name(admin: FlaskClient, company: NewCompany
     assert "already exists" in response.get_data(as_text=True) and 'id="token"' not in response.get_data(as_text=True)
 
 
-def test_create_refuses_a_name_with_odd_characters(admin: FlaskClient) -> None:
-    """A name the service cannot use comes back with the rule as a sentence."""
-    response = admin.post("/companies/new", data={**NEW, "name": "<script>"})
-    assert response.status_code == 400 and "letters, digits" in response.get_data(as_text=True)
+def test_create_refuses_a_name_the_service_cannot_use(admin: FlaskClient) -> None:
+    """A name with a slash comes back with the rule as a sentence."""
+    response = admin.post("/companies/new", data={**NEW, "name": "Acme/Books"})
+    assert response.status_code == 400 and "without slashes" in response.get_data(as_text=True)
+
+
+def test_company_names_are_escaped_on_every_page(admin: FlaskClient) -> None:
+    """A name with markup is shown as text, never as HTML."""
+    response = admin.post("/companies/new", data={**NEW, "name": "<img src=x onerror=alert(1)> & Co"})
+    assert response.status_code == 200
+    for page in (response.get_data(as_text=True), admin.get("/companies").get_data(as_text=True)):
+        assert "&lt;img src=x onerror=alert(1)&gt; &amp; Co" in page and "<img" not in page
 
 
 def test_rotating_shows_a_new_token_and_the_old_fails_at_once(

@@ -1,0 +1,124 @@
+"""End-to-end benchmark: N companies x M jobs through simulated Web Connectors and the service.
+
+Starts ``qbwc-service serve`` (gunicorn) on a free localhost port with a fresh SQLite file,
+runs the simulation over HTTP and prints jobs/s, round trips per 1,000 jobs, round-trip
+latency percentiles and the service's peak RSS.
+
+    .venv/bin/python bench/e2e.py --companies 4 --customers 10 --invoices 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from qbwc_service import migrate
+from qbwc_service.db import make_engine
+from qbwc_service.simulator.run import Simulation
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def tree_peak_rss_kib(pid: int) -> int:
+    """Sum of VmHWM (peak resident set) over a process and its children, in KiB."""
+    total = 0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def main() -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=4)
+    parser.add_argument("--customers", type=int, default=10, help="per company")
+    parser.add_argument("--invoices", type=int, default=5, help="per customer")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--faults", default="")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="qbwc-bench-"))
+    url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    port = free_port()
+    env = {
+        **os.environ,
+        "QBWC_DATABASE_URL": url,
+        "QBWC_LOG_LEVEL": "WARNING",
+        "QBWC_BATCH_SIZE": str(args.batch_size),
+        "QBWC_SECRET_KEY": "bench",
+    }
+    cli = Path(sys.executable).parent / "qbwc-service"
+    server = subprocess.Popen(
+        [str(cli), "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    print("the service did not start", file=sys.stderr)
+                    return 2
+                time.sleep(0.2)
+        sim = Simulation(
+            engine,
+            f"http://127.0.0.1:{port}/qbwc",
+            companies=args.companies,
+            customers=args.customers,
+            invoices=args.invoices,
+            faults=args.faults,
+            seed=args.seed,
+            prefix="bench",
+        )
+        sim.setup()
+        jobs = sum(len(run.jobs) for run in sim.runs)
+        started = time.perf_counter()
+        summary = sim.run(sessions=1000)
+        elapsed = time.perf_counter() - started
+        rss = tree_peak_rss_kib(server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+    done = summary.jobs.get("done", 0)
+    print(f"companies {args.companies}, jobs {jobs} ({done} done), batch size {args.batch_size}")
+    print(f"elapsed {elapsed:.2f} s, {done / elapsed:.1f} jobs/s")
+    print(f"round trips {summary.round_trips}, {summary.round_trips * 1000 / max(jobs, 1):.1f} per 1,000 jobs")
+    print("round-trip latency " + ", ".join(f"p{p} {summary.percentile(p) * 1000:.1f} ms" for p in (50, 95, 99)))
+    print(f"service peak RSS (gunicorn master + workers) {rss / 1024:.1f} MiB")
+    print(f"duplicates {len(summary.duplicates)}, lost {len(summary.lost)}")
+    return 0 if summary.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Turn a payload model into elements, in field order, honouring version and country."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+
+from lxml import etree
+
+from ._fields import Payload, X
+from .errors import BuilderError, VersionError
+from .versions import Country, normalize_version, version_tuple
+
+_WORDS = {"id": "ID", "ar": "AR", "cogs": "COGS", "po": "PO", "fob": "FOB", "guid": "GUID"}
+
+
+def pascal(name: str) -> str:
+    """``ref_number`` -> ``RefNumber``, ``ar_account_ref`` -> ``ARAccountRef``."""
+    return "".join(_WORDS.get(part, part[:1].upper() + part[1:]) for part in name.split("_"))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """A payload field with its rendering rules resolved."""
+
+    name: str
+    tag: str
+    since: tuple[int, int] | None
+    since_text: str | None
+    countries: frozenset[Country] | None
+    attr: str | None
+    skip: bool
+
+
+@functools.cache
+def plan(model: type[Payload]) -> tuple[FieldPlan, ...]:
+    """The fields of ``model`` in emission order, with their rules."""
+    rows: list[tuple[int, int, FieldPlan]] = []
+    for index, (name, info) in enumerate(model.model_fields.items()):
+        spec = next((m for m in info.metadata if isinstance(m, X)), X())
+        row = FieldPlan(
+            name=name,
+            tag=spec.attr or spec.tag or pascal(name),
+            since=version_tuple(spec.since) if spec.since else None,
+            since_text=spec.since,
+            countries=spec.countries,
+            attr=spec.attr,
+            skip=spec.skip,
+        )
+        rows.append((spec.tail, index, row))
+    return tuple(row for _, _, row in sorted(rows, key=lambda r: (r[0], r[1])))
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The QuickBooks a request is built for."""
+
+    version: str
+    country: Country
+    key: tuple[int, int]
+
+    @classmethod
+    def of(cls, version: str, country: Country | str) -> Target:
+        """Normalise ``version`` and ``country`` (VersionError when unknown)."""
+        canonical = normalize_version(version)
+        try:
+            edition = Country(country)
+        except ValueError:
+            raise VersionError("country", f"{country!r} is not a QuickBooks edition (US, CA or UK)") from None
+        return cls(canonical, edition, version_tuple(canonical))
+
+    def check(self, field: FieldPlan, path: str) -> None:
+        """Raise VersionError when the target lacks ``field``'s element."""
+        if field.since is not None and self.key < field.since:
+            raise VersionError(
+                path,
+                f"{field.tag} needs qbXML {field.since_text} or later; this QuickBooks speaks {self.version}",
+            )
+        if field.countries is not None and self.country not in field.countries:
+            have = ", ".join(sorted(c.value for c in field.countries))
+            raise VersionError(
+                path,
+                f"{field.tag} does not exist in QuickBooks {self.country.value} editions (only {have})",
+            )
+
+
+def text(value: object) -> str:
+    """The qbXML spelling of a simple value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, int | str):
+        return str(value)
+    raise BuilderError(f"cannot render a {type(value).__name__} as qbXML text")
+
+
+def attributes(model: Payload, target: Target) -> dict[str, str]:
+    """The ``…Rq`` attributes a payload carries (iterator, iteratorID)."""
+    out: dict[str, str] = {}
+    for field in plan(type(model)):
+        value = getattr(model, field.name)
+        if field.attr and value is not None:
+            target.check(field, field.name)
+            out[field.attr] = text(value)
+    return out
+
+
+def emit(parent: etree._Element, model: Payload, target: Target, path: str = "") -> None:
+    """Append the elements of ``model``'s fields to ``parent``, in schema order."""
+    for field in plan(type(model)):
+        if field.skip or field.attr:
+            continue
+        value = getattr(model, field.name)
+        if value is None or (isinstance(value, tuple) and not value):
+            continue
+        where = f"{path}{field.name}"
+        target.check(field, where)
+        if isinstance(value, tuple):
+            for i, item in enumerate(value):
+                _emit_one(parent, field.tag, item, target, f"{where}.{i}")
+        else:
+            _emit_one(parent, field.tag, value, target, where)
+
+
+def _emit_one(parent: etree._Element, tag: str, value: object, target: Target, where: str) -> None:
+    if isinstance(value, Payload):
+        child = etree.SubElement(parent, value.element_tag(tag))
+        emit(child, value, target, f"{where}.")
+    else:
+        etree.SubElement(parent, tag).text = text(value)

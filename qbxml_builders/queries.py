@@ -1,0 +1,221 @@
+"""Query payloads shared by list and transaction queries: filters, iterators, options."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from ._fields import Guid, Id, Payload, RetElement, StrAny, X, exactly_one
+
+
+class ActiveStatus(StrEnum):
+    """Which list entries a query returns, by their active flag."""
+
+    ACTIVE_ONLY = "ActiveOnly"
+    INACTIVE_ONLY = "InactiveOnly"
+    ALL = "All"
+
+
+class MatchCriterion(StrEnum):
+    """How a name or RefNumber filter matches."""
+
+    STARTS_WITH = "StartsWith"
+    CONTAINS = "Contains"
+    ENDS_WITH = "EndsWith"
+
+
+class NameFilter(Payload):
+    """Entries whose name starts with, contains or ends with ``name``."""
+
+    match_criterion: MatchCriterion
+    name: StrAny
+
+
+class NameRangeFilter(Payload):
+    """Entries whose name falls between ``from_name`` and ``to_name``."""
+
+    from_name: StrAny | None = None
+    to_name: StrAny | None = None
+
+
+#: Largest MaxReturned this library sends; QuickBooks answers slowly above a few hundred.
+MAX_RETURNED_LIMIT = 100_000
+
+MaxReturned = Annotated[int, Field(ge=1, le=MAX_RETURNED_LIMIT)]
+
+_TAIL_LINES = 1
+_TAIL_LINKED = 2
+_TAIL_RET = 3
+_TAIL_OWNER = 4
+
+
+class QueryOptions(Payload):
+    """What every query has at its end: which elements and which custom fields to return."""
+
+    include_ret_elements: Annotated[
+        tuple[RetElement, ...], X(tag="IncludeRetElement", since="4.0", tail=_TAIL_RET)
+    ] = ()
+
+
+class _Iterating(Payload):
+    """Iterator attributes for queries that page through results."""
+
+    iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator")] = None
+    iterator_id: Annotated[StrAny | None, X(attr="iteratorID")] = None
+
+    @model_validator(mode="after")
+    def _iterator_pair(self) -> _Iterating:
+        if self.iterator in ("Continue", "Stop") and not self.iterator_id:
+            raise ValueError(f"iterator_id: needed with iterator={self.iterator}")
+        if self.iterator_id and self.iterator not in ("Continue", "Stop"):
+            raise ValueError("iterator_id: only goes with iterator=Continue or Stop")
+        return self
+
+
+class ListQuery(QueryOptions):
+    """Find list entries by ListID, by FullName, or by filters (one of the three)."""
+
+    list_ids: Annotated[tuple[Id, ...], X(tag="ListID")] = ()
+    full_names: Annotated[tuple[StrAny, ...], X(tag="FullName")] = ()
+    max_returned: MaxReturned | None = None
+    active_status: ActiveStatus | None = None
+    from_modified_date: datetime | date | None = None
+    to_modified_date: datetime | date | None = None
+    name_filter: NameFilter | None = None
+    name_range_filter: NameRangeFilter | None = None
+
+    @model_validator(mode="after")
+    def _choice(self) -> ListQuery:
+        filters = [
+            n
+            for n in (
+                "max_returned",
+                "active_status",
+                "from_modified_date",
+                "to_modified_date",
+                "name_filter",
+                "name_range_filter",
+                *self._extra_filters(),
+            )
+            if getattr(self, n) not in (None, ())
+        ]
+        picked = [n for n in ("list_ids", "full_names") if getattr(self, n)]
+        if len(picked) == 2:
+            raise ValueError("full_names: cannot be combined with list_ids")
+        if picked and filters:
+            raise ValueError(f"{filters[0]}: cannot be combined with {picked[0]}")
+        exactly_one(self, "name_filter", "name_range_filter", required=False)
+        return self
+
+    def _extra_filters(self) -> tuple[str, ...]:
+        return ()
+
+
+class OwnedListQuery(ListQuery):
+    """A list query that may also return the custom fields of ``owner_ids``."""
+
+    owner_ids: Annotated[tuple[Guid, ...], X(tag="OwnerID", tail=_TAIL_OWNER)] = ()
+
+
+class IteratingListQuery(OwnedListQuery, _Iterating):
+    """A list query that may page through results with an iterator (qbXML 5.0+)."""
+
+    iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")] = None
+    iterator_id: Annotated[StrAny | None, X(attr="iteratorID", since="5.0")] = None
+
+
+class RefFilter(Payload):
+    """An entity or account filter: by ListIDs, FullNames, or one entry with its children."""
+
+    list_ids: Annotated[tuple[Id, ...], X(tag="ListID")] = ()
+    full_names: Annotated[tuple[StrAny, ...], X(tag="FullName")] = ()
+    list_id_with_children: Id | None = None
+    full_name_with_children: StrAny | None = None
+
+    @model_validator(mode="after")
+    def _choice(self) -> RefFilter:
+        exactly_one(self, "list_ids", "full_names", "list_id_with_children", "full_name_with_children")
+        return self
+
+
+class ModifiedDateRange(Payload):
+    """Transactions modified in this range (read as QuickBooks' local time)."""
+
+    from_modified_date: datetime | date | None = None
+    to_modified_date: datetime | date | None = None
+
+
+class TxnDateRange(Payload):
+    """Transactions dated in this range."""
+
+    from_txn_date: date | None = None
+    to_txn_date: date | None = None
+
+
+class RefNumberFilter(Payload):
+    """Transactions whose RefNumber starts with, contains or ends with ``ref_number``."""
+
+    match_criterion: MatchCriterion
+    ref_number: StrAny
+
+
+class RefNumberRangeFilter(Payload):
+    """Transactions whose RefNumber falls between two values."""
+
+    from_ref_number: StrAny | None = None
+    to_ref_number: StrAny | None = None
+
+
+class TxnQuery(QueryOptions, _Iterating):
+    """Find transactions by TxnID, by RefNumber, or by filters (one of the three)."""
+
+    iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")] = None
+    iterator_id: Annotated[StrAny | None, X(attr="iteratorID", since="5.0")] = None
+    txn_ids: Annotated[tuple[Id, ...], X(tag="TxnID")] = ()
+    ref_numbers: Annotated[tuple[StrAny, ...], X(tag="RefNumber")] = ()
+    ref_numbers_case_sensitive: Annotated[tuple[StrAny, ...], X(tag="RefNumberCaseSensitive", since="3.0")] = ()
+    max_returned: MaxReturned | None = None
+    modified_date_range: Annotated[ModifiedDateRange | None, X(tag="ModifiedDateRangeFilter")] = None
+    txn_date_range: Annotated[TxnDateRange | None, X(tag="TxnDateRangeFilter")] = None
+    entity_filter: RefFilter | None = None
+    account_filter: RefFilter | None = None
+    ref_number_filter: RefNumberFilter | None = None
+    ref_number_range_filter: RefNumberRangeFilter | None = None
+    include_line_items: Annotated[bool | None, X(tail=_TAIL_LINES)] = None
+    owner_ids: Annotated[tuple[Guid, ...], X(tag="OwnerID", tail=_TAIL_OWNER)] = ()
+
+    @model_validator(mode="after")
+    def _choice(self) -> TxnQuery:
+        filters = [
+            n
+            for n in (
+                "max_returned",
+                "modified_date_range",
+                "txn_date_range",
+                "entity_filter",
+                "account_filter",
+                "ref_number_filter",
+                "ref_number_range_filter",
+                *self._extra_filters(),
+            )
+            if getattr(self, n) is not None
+        ]
+        picked = [n for n in ("txn_ids", "ref_numbers", "ref_numbers_case_sensitive") if getattr(self, n)]
+        if len(picked) > 1:
+            raise ValueError(f"{picked[1]}: cannot be combined with {picked[0]}")
+        if picked and filters:
+            raise ValueError(f"{filters[0]}: cannot be combined with {picked[0]}")
+        exactly_one(self, "modified_date_range", "txn_date_range", required=False)
+        exactly_one(self, "ref_number_filter", "ref_number_range_filter", required=False)
+        return self
+
+    def _extra_filters(self) -> tuple[str, ...]:
+        return ()
+
+
+def tail_linked() -> X:
+    """The rule of ``IncludeLinkedTxns``: after IncludeLineItems, before IncludeRetElement."""
+    return X(tail=_TAIL_LINKED)

@@ -1,0 +1,47 @@
+"""Validate built documents against Intuit's qbXML XSD (kept outside this package).
+
+The XSD does not check the ``<?qbxml?>`` instruction or the root element:
+:func:`validate_document` runs :func:`~qbxml_builders.check_document` for those.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lxml import etree
+
+from ._envelope import check_document
+from .errors import BuilderError
+from .versions import SCHEMA_VERSIONS, normalize_version
+
+
+@functools.cache
+def load_schema(version: str, directory: Path | str) -> etree.XMLSchema:
+    """Compile ``qbxmlops<NN>0.xsd`` from ``directory`` once (about 0.2 s) and keep it."""
+    version = normalize_version(version)
+    if version not in SCHEMA_VERSIONS:
+        raise BuilderError(f"no qbXML schema ships for version {version}")
+    path = Path(directory) / f"qbxmlops{version.replace('.', '')}.xsd"
+    if not path.is_file():
+        raise BuilderError(f"the qbXML {version} schema is not at {path}")
+    return etree.XMLSchema(etree.parse(str(path)))
+
+
+def schema_version(version: str) -> str:
+    """The schema to validate a document of ``version`` against (13.0 covers older ones)."""
+    return "16.0" if normalize_version(version) == "16.0" else "13.0"
+
+
+def validate_document(document: bytes, directory: Path | str) -> str:
+    """Check the envelope and validate against the XSD; return the declared version.
+
+    Raises BuilderError listing the first schema violations.
+    """
+    version = check_document(document)
+    schema = load_schema(schema_version(version), directory)
+    root = etree.fromstring(document, parser=etree.XMLParser(resolve_entities=False))
+    if not schema.validate(root):
+        problems = "; ".join(f"line {e.line}: {e.message}" for e in list(schema.error_log)[:5])
+        raise BuilderError(f"the document breaks the qbXML {version} schema: {problems}")
+    return version

@@ -1,0 +1,80 @@
+"""The command line: companies, tokens, .qwc, enqueue and listing, each with --json output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from lxml import etree
+
+from qbwc_service.cli import main
+from qbwc_service.config import load_settings
+from qbwc_service.db import make_engine
+from qbwc_service.protocol import Protocol
+from tests.helpers import customer_add
+
+
+@pytest.fixture
+def run(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("QBWC_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("QBWC_PUBLIC_URL", "https://qb.example.com")
+    runner = CliRunner()
+
+    def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+        result = runner.invoke(main, list(args), input=stdin, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def test_company_lifecycle_with_json_output(run, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    """create prints the token once, token rotates it (old one refused), qwc renders stable IDs."""
+    code, out, _ = run("--json", "company", "create", "Joe's Garage", "--username", "joe")
+    assert code == 0
+    created = json.loads(out)
+    assert {"name", "username", "token", "owner_id", "file_id"} <= created.keys()
+    code, out, _ = run("--json", "company", "token", "Joe's Garage")
+    rotated = json.loads(out)["token"]
+    assert code == 0 and rotated != created["token"]
+    protocol = Protocol(make_engine(sqlite_url), load_settings())
+    assert protocol.authenticate("joe", created["token"])[1] == "nvu"
+    assert protocol.authenticate("joe", rotated)[1] == "none"
+    code, out, _ = run("company", "qwc", "Joe's Garage")
+    qwc = etree.fromstring(out.encode())
+    assert qwc.findtext("AppURL") == "https://qb.example.com/qbwc"
+    assert qwc.findtext("OwnerID") == created["owner_id"] and qwc.findtext("FileID") == created["file_id"]
+    assert qwc.findtext("UserName") == "joe" and qwc.findtext("QBType") == "QBFS"
+    _, again, _ = run("company", "qwc", "Joe's Garage")
+    assert again == out
+
+
+def test_enqueue_and_jobs_listing(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """enqueue reads a payload file or stdin; jobs lists them with their states as JSON."""
+    run("company", "create", "acme", "--username", "acme")
+    payload = tmp_path / "p.json"
+    payload.write_text(json.dumps({"request": customer_add("From file")}))
+    code, out, _ = run("--json", "enqueue", "acme", "qbxml", "--payload", str(payload))
+    assert code == 0 and json.loads(out)["state"] == "queued"
+    code, out, _ = run(
+        "--json", "enqueue", "acme", "qbxml", "--payload", "-", stdin=json.dumps({"request": customer_add("Stdin")})
+    )
+    assert code == 0
+    code, out, _ = run("--json", "jobs", "--company", "acme", "--state", "queued")
+    listed = json.loads(out)
+    assert [j["kind"] for j in listed] == ["qbxml", "qbxml"]
+    assert {"id", "company", "kind", "state", "attempts", "status_code", "status_message"} <= listed[0].keys()
+    code, out, err = run(
+        "--json", "enqueue", "acme", "qbxml", "--payload", "-", stdin=json.dumps({"request": "<Nope/>"})
+    )
+    assert code == 1 and json.loads(out)["errors"] and "request:" in err
+
+
+def test_errors_are_one_line_messages(run) -> None:  # type: ignore[no-untyped-def]
+    """Unknown companies and duplicate names exit non-zero with a message, not a traceback."""
+    code, _, err = run("company", "token", "ghost")
+    assert code == 1 and "no company connection is named 'ghost'" in err and "Traceback" not in err
+    run("company", "create", "acme", "--username", "acme")
+    code, out, err = run("--json", "company", "create", "acme", "--username", "other")
+    assert code == 1 and "already exists" in json.loads(out)["error"]

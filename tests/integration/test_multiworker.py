@@ -1,0 +1,137 @@
+"""Several server processes on PostgreSQL share one QBWC session; concurrent leases never overlap."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from lxml import etree
+from sqlalchemy import Engine, select
+
+from qbwc_service import companies, jobs
+from qbwc_service.db import make_engine
+from qbwc_service.models import Job, JobState, QbwcSession
+from tests.helpers import customer_add, qbwc, response_doc, rs
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def pg_url(postgres_schema: str) -> Iterator[str]:
+    """The migrated PostgreSQL schema, emptied after the test."""
+    yield postgres_schema
+    engine = make_engine(postgres_schema)
+    with engine.begin() as conn:
+        from sqlalchemy import text
+
+        from tests.conftest import TABLES
+
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "QBWC_DATABASE_URL": url, "QBWC_BATCH_SIZE": "1", "QBWC_LOG_LEVEL": "WARNING"}
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [gunicorn, "-c", "python:qbwc_service.gunicorn_conf", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s", "qbwc_service:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> None:
+    """Calls of one session alternate between two gunicorn processes and every job is done exactly once."""
+    engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        company = companies.create_company(conn, "acme", "acme-qbwc")
+        ids = [jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add(f"C{i}")}).job_id for i in range(6)]
+    servers: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        for n in range(2):
+            servers.append(start_gunicorn(pg_url, 2, tmp_path / f"access{n}.log"))
+        clients = [qbwc(base + "/qbwc") for _, base in servers]
+        ticket = clients[0].authenticate(company.username, company.token)[0]
+        sent: list[str] = []
+        for n in range(len(ids)):
+            svc_send, svc_recv = clients[n % 2], clients[(n + 1) % 2]
+            doc = etree.fromstring(svc_send.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
+            (request,) = doc.find("QBXMLMsgsRq")
+            sent.append(request.get("requestID"))
+            percent = svc_recv.receiveResponseXML(ticket, response_doc(rs(request.get("requestID"))), "", "")
+            assert percent == (100 if n == len(ids) - 1 else (n + 1) * 100 // len(ids))
+        assert "6 done" in clients[1].closeConnection(ticket)
+    finally:
+        for proc, _ in servers:
+            proc.terminate()
+            proc.wait(10)
+    assert sent == [str(i) for i in ids]
+    with engine.connect() as conn:
+        states = conn.execute(select(Job.state, Job.attempts).order_by(Job.id)).all()
+        session = conn.execute(select(QbwcSession)).one()
+    assert states == [(JobState.DONE, 1)] * 6
+    assert (session.done, session.round_trips) == (6, 6)
+    for n in range(2):
+        lines = (tmp_path / f"access{n}.log").read_text().splitlines()
+        assert sum("POST /qbwc" in line for line in lines) >= 6
+    engine.dispose()
+
+
+def test_concurrent_leases_never_hand_out_a_job_twice(pg_url: str) -> None:
+    """Eight threads leasing from one company at once get disjoint jobs (SKIP LOCKED plus guarded UPDATE)."""
+    engine: Engine = make_engine(pg_url)
+    with engine.begin() as conn:
+        companies.create_company(conn, "acme", "acme-qbwc")
+        for i in range(200):
+            jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add(f"C{i}")})
+        company_id = jobs.company_id_by_name(conn, "acme")
+    got: dict[int, list[int]] = {}
+    barrier = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        mine: list[int] = []
+        while True:
+            with engine.begin() as conn:
+                leased = jobs.lease_next(conn, company_id, f"ticket-{n}", limit=7)
+            if not leased:
+                break
+            mine += [j.id for j in leased]
+        got[n] = mine
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    everything = [job_id for ids in got.values() for job_id in ids]
+    assert len(everything) == len(set(everything)) == 200
+    assert sum(1 for ids in got.values() if ids) >= 2
+    with engine.connect() as conn:
+        assert conn.execute(select(Job.attempts).distinct()).scalars().all() == [1]
+    engine.dispose()
