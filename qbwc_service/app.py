@@ -51,11 +51,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["qbwc"] = services
     csrf.init_app(app)
 
+    from . import admin
     from .api import bp as api_bp
 
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
-    _register_optional_blueprints(app)
+    admin.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
@@ -69,15 +70,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(_close_db)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/qbwc": make_soap_app(services.protocol)})  # type: ignore[method-assign]
     return app
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    """Attach the admin pages when that part of the package is present."""
-    import importlib.util
-
-    if importlib.util.find_spec(f"{__package__}.admin") is None:
-        return
-    importlib.import_module(f"{__package__}.admin").init_app(app)
 
 
 def services() -> Services:

@@ -19,7 +19,7 @@ from . import companies, jobs
 from .config import ENV_HELP, Settings, load_settings
 from .db import make_engine
 from .errors import QbwcError
-from .models import ApiKey, Company, Job, JobState, utcnow
+from .models import ApiKey, Company, Job, JobState, Role, utcnow
 from .simulator.cli import simulate
 
 EPILOG = "Environment variables:\n\n" + "\n\n".join(f"  {k}: {v}" for k, v in ENV_HELP.items())
@@ -278,6 +278,33 @@ def apikey_create(state: CliState, name: str) -> None:
     except IntegrityError:
         state.fail(f"an API key named {name!r} already exists")
     state.emit({"name": name, "key": key}, f"API key {name} (shown once):\n{key}")
+
+
+# -- staff users ------------------------------------------------------------------------
+
+
+@main.group(cls=Group)
+def user() -> None:
+    """Staff users of the admin and support pages."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]), help="admin: everything; "
+              "support: read the queue, retry and cancel jobs.")  # fmt: skip
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@pass_state
+def user_create(state: CliState, email: str, role: str, password_stdin: bool) -> None:
+    """Create a staff user; the password is prompted for twice unless --password-stdin."""
+    from .admin.users import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    with state.engine.begin() as conn:
+        new = create_user(conn, email, password, role)
+    state.emit({"id": new.id, "email": new.email, "role": str(new.role)}, f"created {new.role} user {new.email}")
 
 
 # -- jobs -------------------------------------------------------------------------------

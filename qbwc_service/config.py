@@ -22,6 +22,9 @@ ENV_HELP: dict[str, str] = {
     "QBWC_SESSION_TIMEOUT": "seconds after which a silent QBWC session is abandoned (default 900)",
     "QBWC_MAX_ATTEMPTS": "times a job is sent before it fails (default 5)",
     "QBWC_MAX_BODY_BYTES": "largest SOAP body accepted (default 32 MiB)",
+    "QBWC_REDACT_FIELDS": "comma-separated extra qbXML element or payload field names masked in the admin pages",
+    "QBWC_LOGIN_MAX_FAILURES": "failed staff logins per e-mail and address before logins pause (default 5)",
+    "QBWC_LOGIN_WINDOW_SECONDS": "how long failed staff logins count (default 900)",
 }
 
 
@@ -49,6 +52,11 @@ class Settings:
     support_url: str = ""
     default_poll_minutes: int = 5
     sql_echo: bool = False
+    #: Extra field names (qbXML elements, payload keys) the admin pages mask, besides the built-in ones.
+    redact_fields: tuple[str, ...] = ()
+    #: Failed staff logins per e-mail and address within the window before logins are refused.
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
 
     @property
     def effective_database_url(self) -> str:

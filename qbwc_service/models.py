@@ -258,6 +258,20 @@ class StaffUser(Base):
     last_login_at: Mapped[datetime | None]
 
 
+class LoginFailure(Base):
+    """A failed staff login, kept in the database so every worker counts the same failures."""
+
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The e-mail address typed (lower-cased), whether or not such a user exists.
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_login_failure_email_ip_at", "email", "ip", "at"),)
+
+
 class ApiKey(Base):
     """A key for the JSON API, stored hashed; the key itself is shown once."""
 

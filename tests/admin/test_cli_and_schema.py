@@ -1,0 +1,90 @@
+"""``qbwc-service user create`` and the migration that adds the failed-login table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from qbwc_service import cli, migrate
+from qbwc_service.cli import main
+from qbwc_service.db import make_engine
+from qbwc_service.models import Role, StaffUser
+from qbwc_service.tokens import verify_secret
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def runner(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A CLI runner on the test database; the engines the commands make are disposed afterwards."""
+    monkeypatch.setenv("QBWC_DATABASE_URL", db_url)
+    made: list[Engine] = []
+
+    def tracked(url: str, **kwargs: Any) -> Engine:
+        made.append(make_engine(url, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(cli, "make_engine", tracked)
+    yield CliRunner()
+    for engine in made:
+        engine.dispose()
+
+
+def _user(db_url: str, email: str) -> StaffUser | None:
+    engine = make_engine(db_url)
+    try:
+        with Session(engine) as db:
+            return db.execute(select(StaffUser).where(StaffUser.email == email)).scalar_one_or_none()
+    finally:
+        engine.dispose()
+
+
+def test_create_with_password_stdin_prints_json_without_the_password(runner: CliRunner, db_url: str) -> None:
+    """--json prints the new user's id, e-mail and role only; the password is stored argon2-hashed."""
+    result = runner.invoke(
+        main, ["--json", "user", "create", "Ada@Example.com", "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"id": 1, "email": "ada@example.com", "role": "admin"}
+    assert PASSWORD not in result.output
+    user = _user(db_url, "ada@example.com")
+    assert user is not None and user.role is Role.ADMIN and user.password_hash.startswith("$argon2id$")
+    assert verify_secret(user.password_hash, PASSWORD)
+
+
+def test_create_prompts_for_the_password_twice(runner: CliRunner, db_url: str) -> None:
+    """Without --password-stdin the password is asked for and confirmed."""
+    result = runner.invoke(main, ["user", "create", "sam@example.com", "--role", "support"],
+                           input=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Repeat for confirmation" in result.output and "created support user sam@example.com" in result.output
+    user = _user(db_url, "sam@example.com")
+    assert user is not None and user.role is Role.SUPPORT
+
+
+def test_create_refuses_short_passwords_duplicates_and_bad_roles(runner: CliRunner) -> None:
+    """A short password, an existing e-mail and an unknown role each fail with a sentence."""
+    args = ["--json", "user", "create", "ada@example.com", "--role", "admin", "--password-stdin"]
+    short = runner.invoke(main, args, input="short\n")
+    assert short.exit_code == 1 and "at least 10 characters" in json.loads(short.stdout)["error"]
+    assert runner.invoke(main, args, input=PASSWORD + "\n").exit_code == 0
+    again = runner.invoke(main, args, input=PASSWORD + "\n")
+    assert again.exit_code == 1 and "already exists" in json.loads(again.stdout)["error"]
+    bad = runner.invoke(main, ["user", "create", "x@example.com", "--role", "owner", "--password-stdin"], input="x\n")
+    assert bad.exit_code == 2
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """After every migration, alembic finds no difference between the models and the schema."""
+    engine = make_engine(db_url)
+    try:
+        migrate.check(engine)
+    finally:
+        engine.dispose()
