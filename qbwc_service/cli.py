@@ -40,6 +40,12 @@ class CliState:
             self._engine = make_engine(self.settings.effective_database_url)
         return self._engine
 
+    def close(self) -> None:
+        """Release the engine's connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     def emit(self, data: Any, text: str) -> None:
         """Print ``data`` as one JSON document with ``--json``, else ``text``."""
         if self.as_json:
@@ -92,6 +98,7 @@ class Group(click.Group):
 def main(ctx: click.Context, as_json: bool) -> None:
     """Keep QuickBooks Desktop in sync through the QuickBooks Web Connector."""
     ctx.obj = CliState(as_json=as_json)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # -- database -------------------------------------------------------------------------
@@ -376,6 +383,17 @@ def list_jobs(state: CliState, company_name: str | None, job_state: str | None, 
         for d in data
     ]
     state.emit(data, "\n".join(lines) or "no jobs")
+
+
+@main.command("requeue-stalled")
+@pass_state
+def requeue_stalled(state: CliState) -> None:
+    """Abandon Web Connector sessions silent for QBWC_SESSION_TIMEOUT and requeue their jobs."""
+    from datetime import timedelta
+
+    with state.engine.begin() as conn:
+        count = jobs.requeue_stalled(conn, timeout=timedelta(seconds=state.settings.session_timeout))
+    state.emit({"requeued": count}, f"{count} job(s) back in the queue")
 
 
 @main.group(cls=Group)

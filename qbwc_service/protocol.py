@@ -171,7 +171,8 @@ class Protocol:
                 return ["", "nvu"]
             now = utcnow()
             timeout = timedelta(seconds=self.settings.session_timeout)
-            jobs.requeue_stalled(conn, timeout=timeout, company_id=company.id, now=now)
+            # Every login sweeps all companies, so no job stays in flight after its QBWC went away.
+            jobs.requeue_stalled(conn, timeout=timeout, now=now)
             conn.execute(update(Company).where(Company.id == company.id).values(last_poll_at=now))
             active = conn.execute(
                 select(QbwcSession.ticket).where(

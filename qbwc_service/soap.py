@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from lxml import etree
 from spyne import Application, Array, Integer, ServiceBase, Unicode, rpc
 from spyne import const as spyne_const
 from spyne.model.fault import Fault
@@ -118,6 +119,16 @@ def soap_fault(message: str, code: str = "soap:Client") -> bytes:
     ).encode()
 
 
+def with_intuit_soap_actions(wsdl: bytes) -> bytes:
+    """Rewrite Spyne's ``soapAction="op"`` to the ``http://developer.intuit.com/op`` QBWC sends."""
+    root = etree.fromstring(wsdl)
+    for operation in root.iter("{http://schemas.xmlsoap.org/wsdl/soap/}operation"):
+        action = operation.get("soapAction")
+        if action and "/" not in action:
+            operation.set("soapAction", NAMESPACE + action)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
 class GuardedSoap:
     """WSGI middleware that refuses what Spyne would answer badly: no body, too big, DTDs."""
 
@@ -127,6 +138,8 @@ class GuardedSoap:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST":
+            if environ.get("QUERY_STRING", "").lower() == "wsdl":
+                return self._wsdl(environ, start_response)
             return self.app(environ, start_response)
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -151,6 +164,23 @@ class GuardedSoap:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         return self.app(environ, start_response)
+
+    def _wsdl(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Spyne's WSDL with Intuit's soapAction values (``http://developer.intuit.com/<op>``)."""
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured.update(status=status, headers=headers)
+            return lambda _data: None
+
+        body = b"".join(self.app(environ, capture))
+        if captured.get("status", "").startswith("200"):
+            body = with_intuit_soap_actions(body)
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        start_response(
+            captured.get("status", "500 Internal Server Error"), [*headers, ("Content-Length", str(len(body)))]
+        )
+        return [body]
 
     @staticmethod
     def _refuse(start_response: Callable[..., Any], message: str, status: int = 400) -> list[bytes]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,21 @@ WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
 WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
 POSTGRES_URL = os.environ.get("QBWC_TEST_POSTGRES_URL")
 TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the network: a Python socket may connect to this machine only."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            host = str(address[0])
+            if host != "localhost" and not ipaddress.ip_address(host.split("%")[0]).is_loopback:
+                raise RuntimeError(f"tests must not reach the network (tried {host})")
+        real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 def need_spec() -> None:

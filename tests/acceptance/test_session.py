@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from lxml import etree
 from sqlalchemy import Engine, select, update
 
-from qbwc_service import jobs
+from qbwc_service import companies, jobs
 from qbwc_service.companies import NewCompany
 from qbwc_service.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
 from tests.conftest import LiveServer
@@ -212,6 +213,33 @@ def test_abandoned_session_returns_jobs_to_the_queue(
     assert any("went quiet" in (m or "") for m in messages)
     # The late answer of the abandoned session changes nothing.
     assert svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", "") == -1
+
+
+def test_stalled_sessions_of_any_company_are_swept(
+    live_server: LiveServer, engine: Engine, company: NewCompany
+) -> None:
+    """A login of one company, or the requeue-stalled command, releases the silent sessions of every company."""
+    from click.testing import CliRunner
+
+    from qbwc_service.cli import main
+
+    (job_id,) = enqueue_customers(engine, "Stuck")
+    with engine.begin() as conn:
+        other = companies.create_company(conn, "other", "other-qbwc")
+        other_job = jobs.enqueue(conn, "other", "qbxml", {"request": customer_add("Other")}).job_id
+    svc = qbwc(live_server.url + "/qbwc")
+    svc.sendRequestXML(start(svc, company), "", "", "US", 13, 0)
+    with engine.begin() as conn:  # acme's Web Connector went away an hour ago
+        conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    other_ticket = start(svc, other)
+    assert job_row(engine, job_id).state == JobState.QUEUED
+    svc.sendRequestXML(other_ticket, "", "", "US", 13, 0)
+    with engine.begin() as conn:  # and now the other one is silent too
+        conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    url = engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(main, ["--json", "requeue-stalled"], env={"QBWC_DATABASE_URL": url})
+    assert result.exit_code == 0 and json.loads(result.stdout) == {"requeued": 1}
+    assert job_row(engine, other_job).state == JobState.QUEUED
 
 
 def test_close_halfway_and_connection_error_requeue(

@@ -53,3 +53,11 @@ def test_request_ids_map_back_to_jobs(request_id: str | None, job_id: int | None
 def test_version_ordering() -> None:
     """Web Connector versions compare numerically, part by part."""
     assert _version_key("2.10.0.1") > _version_key("2.9.9.9") > _version_key("2.1")
+
+
+def test_tests_cannot_reach_the_network() -> None:
+    """The suite's socket guard refuses any address that is not loopback."""
+    import socket
+
+    with socket.socket() as sock, pytest.raises(RuntimeError, match="must not reach the network"):
+        sock.connect(("192.0.2.1", 80))
