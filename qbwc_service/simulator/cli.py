@@ -35,6 +35,11 @@ import click
 @click.option("--invoices", default=2, show_default=True, type=click.IntRange(1, 10_000), help="Per customer.")
 @click.option("--every", default=0.0, show_default=True, type=float, help="Seconds between runs.")
 @click.option(
+    "--raw",
+    is_flag=True,
+    help="Enqueue the same work as ready-made qbxml jobs (built for qbXML 13.0) instead of typed jobs.",
+)
+@click.option(
     "--snapshot",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every emulated company to this JSON file.",
@@ -50,11 +55,14 @@ def simulate(
     customers: int,
     invoices: int,
     every: float,
+    raw: bool,
     snapshot: Path | None,
 ) -> None:
     """Create companies, queue a realistic mix of work and run simulated Web Connectors.
 
-    Exits with status 1 when anything was duplicated in QuickBooks or lost.
+    The work is typed jobs (customer_add, invoice_add, payment_add, ...) enqueued as a
+    producer would. Exits with status 1 when anything was duplicated in QuickBooks, lost,
+    failed or booked with the wrong amount.
     """
     from qbwc_service.cli import CliState
 
@@ -71,6 +79,7 @@ def simulate(
         seed=seed,
         customers=customers,
         invoices=invoices,
+        raw=raw,
     )
     sim.setup()
     lock = threading.Lock()
