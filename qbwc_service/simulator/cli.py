@@ -31,6 +31,12 @@ import click
     help="Fault plan, e.g. lost-reply=0.05,hresult=0.01,slow=0.1,status=3180@7.",
 )
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of data and faults.")
+@click.option(
+    "--prefix",
+    default="sim",
+    show_default=True,
+    help="Companies are named <prefix>-<seed>-<n>; change it to simulate again on the same database.",
+)
 @click.option("--customers", default=3, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--invoices", default=2, show_default=True, type=click.IntRange(1, 10_000), help="Per customer.")
 @click.option("--every", default=0.0, show_default=True, type=float, help="Seconds between runs.")
@@ -52,6 +58,7 @@ def simulate(
     sessions: int,
     faults: str,
     seed: int,
+    prefix: str,
     customers: int,
     invoices: int,
     every: float,
@@ -65,6 +72,7 @@ def simulate(
     failed or booked with the wrong amount.
     """
     from qbwc_service.cli import CliState
+    from qbwc_service.errors import Conflict
 
     from .faults import FaultPlan
     from .run import Simulation
@@ -80,8 +88,12 @@ def simulate(
         customers=customers,
         invoices=invoices,
         raw=raw,
+        prefix=prefix,
     )
-    sim.setup()
+    try:
+        sim.setup()
+    except Conflict as exc:
+        state.fail(f"{exc}: pick another --prefix or --seed to simulate again on this database")
     lock = threading.Lock()
     with click.progressbar(length=companies * sessions, label="Web Connector runs", file=sys.stderr) as bar:
 

@@ -127,8 +127,17 @@ class Summary:
             lines.append("faults injected: " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())))
         for company, dup in self.duplicates:
             lines.append(f"  duplicate {dup.kind} in {company}: {', '.join(dup.ids)}")
+        groups: dict[tuple[str, str], list[int]] = {}
         for company, job_id, why in self.lost:
-            lines.append(f"  lost job {job_id} of {company}: {why}")
+            groups.setdefault((company, why), []).append(job_id)
+        for (company, why), ids in groups.items():
+            shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+            lines.append(f"  lost x{len(ids)} in {company} ({why}): job {shown}")
+        if any("still in_flight" in why for _, _, why in self.lost) and self.outcomes.get(Outcome.BUSY):
+            lines.append(
+                "  note: in-flight jobs wait for their quiet session to time out (QBWC_SESSION_TIMEOUT on the "
+                "server, 900 s by default); until then the company is busy and the jobs behind them stay queued"
+            )
         for reason, count in sorted(self.failure_reasons().items()):
             lines.append(f"  failed x{count}: {reason}")
         for company, job_id, why in self.wrong:

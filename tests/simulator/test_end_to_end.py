@@ -336,3 +336,15 @@ def test_simulate_command_fails_when_work_is_lost(service: tuple[Flask, str], sq
     assert result.exit_code == 1
     assert "jobs lost: " in result.stdout
     assert "jobs lost: 0" not in result.stdout
+
+
+def test_simulate_command_twice_asks_for_another_prefix(service: tuple[Flask, str], sqlite_url: str) -> None:
+    """Simulating again with the same seed names the clash and the option that avoids it; a new prefix works."""
+    _app, url = service
+    args = ["simulate", "--url", url, "--companies", "1", "--sessions", "2", "--customers", "1", "--invoices", "1"]
+    env = {"QBWC_DATABASE_URL": sqlite_url}
+    assert CliRunner().invoke(main, args, env=env).exit_code == 0
+    again = CliRunner().invoke(main, args, env=env)
+    assert again.exit_code == 1
+    assert "already exists: pick another --prefix or --seed" in again.output
+    assert CliRunner().invoke(main, [*args, "--prefix", "again"], env=env).exit_code == 0
