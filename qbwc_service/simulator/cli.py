@@ -31,9 +31,20 @@ import click
     help="Fault plan, e.g. lost-reply=0.05,hresult=0.01,slow=0.1,status=3180@7.",
 )
 @click.option("--seed", default=7, show_default=True, type=int, help="Seed of data and faults.")
+@click.option(
+    "--prefix",
+    default="sim",
+    show_default=True,
+    help="Companies are named <prefix>-<seed>-<n>; change it to simulate again on the same database.",
+)
 @click.option("--customers", default=3, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--invoices", default=2, show_default=True, type=click.IntRange(1, 10_000), help="Per customer.")
 @click.option("--every", default=0.0, show_default=True, type=float, help="Seconds between runs.")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Enqueue the same work as ready-made qbxml jobs (built for qbXML 13.0) instead of typed jobs.",
+)
 @click.option(
     "--snapshot",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -47,16 +58,21 @@ def simulate(
     sessions: int,
     faults: str,
     seed: int,
+    prefix: str,
     customers: int,
     invoices: int,
     every: float,
+    raw: bool,
     snapshot: Path | None,
 ) -> None:
     """Create companies, queue a realistic mix of work and run simulated Web Connectors.
 
-    Exits with status 1 when anything was duplicated in QuickBooks or lost.
+    The work is typed jobs (customer_add, invoice_add, payment_add, ...) enqueued as a
+    producer would. Exits with status 1 when anything was duplicated in QuickBooks, lost,
+    failed or booked with the wrong amount.
     """
     from qbwc_service.cli import CliState
+    from qbwc_service.errors import Conflict
 
     from .faults import FaultPlan
     from .run import Simulation
@@ -71,8 +87,13 @@ def simulate(
         seed=seed,
         customers=customers,
         invoices=invoices,
+        raw=raw,
+        prefix=prefix,
     )
-    sim.setup()
+    try:
+        sim.setup()
+    except Conflict as exc:
+        state.fail(f"{exc}: pick another --prefix or --seed to simulate again on this database")
     lock = threading.Lock()
     with click.progressbar(length=companies * sessions, label="Web Connector runs", file=sys.stderr) as bar:
 

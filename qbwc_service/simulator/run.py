@@ -8,9 +8,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
-from xml.sax.saxutils import escape
 
 from sqlalchemy import Engine, select
 
@@ -22,111 +21,10 @@ from .emulator import QuickBooksEmulator
 from .faults import FaultInjector, FaultPlan
 from .store import Duplicate
 from .webconnector import Outcome, SessionReport, WebConnector
+from .workload import PlannedJob, workload
+from .xmldata import Data
 
 FINAL = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedJob:
-    """One job to enqueue: a raw qbXML request and how to find its effect in QuickBooks."""
-
-    key: str
-    request: str
-    #: ``(kind, name or RefNumber)`` that must exist in QuickBooks once the job is done.
-    expect: tuple[str, str] | None
-    depends_on: str | None = None
-
-
-def _ref(tag: str, name: str) -> str:
-    return f"<{tag}><FullName>{escape(name)}</FullName></{tag}>"
-
-
-def workload(prefix: str, rng: random.Random, *, customers: int = 3, invoices: int = 2) -> list[PlannedJob]:
-    """Tax setup, accounts, items, customers, invoices with lines and payments, in order."""
-    plan = [
-        PlannedJob(
-            "tax",
-            "<ItemSalesTaxAddRq><ItemSalesTaxAdd><Name>State</Name><TaxRate>6.25</TaxRate>"
-            "</ItemSalesTaxAdd></ItemSalesTaxAddRq>",
-            ("ItemSalesTax", "State"),
-        ),
-        PlannedJob(
-            "account",
-            "<AccountAddRq><AccountAdd><Name>Sales</Name><AccountType>Income</AccountType></AccountAdd></AccountAddRq>",
-            ("Account", "Sales"),
-            "tax",
-        ),
-        PlannedJob(
-            "service",
-            "<ItemServiceAddRq><ItemServiceAdd><Name>Consulting</Name>"
-            + _ref("SalesTaxCodeRef", "Tax")
-            + "<SalesOrPurchase><Price>120.00</Price>"
-            + _ref("AccountRef", "Sales")
-            + "</SalesOrPurchase></ItemServiceAdd></ItemServiceAddRq>",
-            ("ItemService", "Consulting"),
-            "account",
-        ),
-        PlannedJob(
-            "widget",
-            "<ItemNonInventoryAddRq><ItemNonInventoryAdd><Name>Widget</Name>"
-            + _ref("SalesTaxCodeRef", "Tax")
-            + "<SalesOrPurchase><Price>19.99</Price>"
-            + _ref("AccountRef", "Sales")
-            + "</SalesOrPurchase></ItemNonInventoryAdd></ItemNonInventoryAddRq>",
-            ("ItemNonInventory", "Widget"),
-            "service",
-        ),
-    ]
-    for c in range(1, customers + 1):
-        name = f"{prefix} Customer {c}"
-        plan.append(
-            PlannedJob(
-                f"customer{c}",
-                f"<CustomerAddRq><CustomerAdd><Name>{escape(name)}</Name>"
-                f"<CompanyName>{escape(name)} LLC</CompanyName>"
-                + _ref("ItemSalesTaxRef", "State")
-                + "</CustomerAdd></CustomerAddRq>",
-                ("Customer", name),
-                "widget",
-            )
-        )
-        total = Decimal(0)
-        for i in range(1, invoices + 1):
-            ref_number = f"{c}-{i}"
-            hours, widgets = rng.randint(1, 8), rng.randint(0, 5)
-            total += Decimal(hours * 120) + Decimal("19.99") * widgets
-            lines = (
-                "<InvoiceLineAdd>" + _ref("ItemRef", "Consulting") + f"<Quantity>{hours}</Quantity></InvoiceLineAdd>"
-            )
-            if widgets:
-                lines += (
-                    "<InvoiceLineAdd>" + _ref("ItemRef", "Widget") + f"<Quantity>{widgets}</Quantity></InvoiceLineAdd>"
-                )
-            plan.append(
-                PlannedJob(
-                    f"invoice{c}-{i}",
-                    "<InvoiceAddRq><InvoiceAdd>"
-                    + _ref("CustomerRef", name)
-                    + f"<RefNumber>{ref_number}</RefNumber>"
-                    + lines
-                    + "</InvoiceAdd></InvoiceAddRq>",
-                    ("Invoice", ref_number),
-                    f"customer{c}" if i == 1 else f"invoice{c}-{i - 1}",
-                )
-            )
-        paid = (total / 2).quantize(Decimal("0.01"))
-        plan.append(
-            PlannedJob(
-                f"payment{c}",
-                "<ReceivePaymentAddRq><ReceivePaymentAdd>"
-                + _ref("CustomerRef", name)
-                + f"<RefNumber>P{c}</RefNumber><TotalAmount>{paid}</TotalAmount>"
-                "<IsAutoApply>true</IsAutoApply></ReceivePaymentAdd></ReceivePaymentAddRq>",
-                ("ReceivePayment", f"P{c}"),
-                f"invoice{c}-{invoices}",
-            )
-        )
-    return plan
 
 
 @dataclass(slots=True)
@@ -139,6 +37,18 @@ class CompanyRun:
     quickbooks: QuickBooksEmulator
     jobs: dict[int, PlannedJob] = field(default_factory=dict)
     reports: list[SessionReport] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A job that ended failed, and whether QuickBooks holds its record all the same."""
+
+    company: str
+    job_id: int
+    key: str
+    error: str
+    #: QuickBooks applied the request even though the job failed (a reply that was lost).
+    in_quickbooks: bool
 
 
 @dataclass(slots=True)
@@ -154,11 +64,14 @@ class Summary:
     lost: list[tuple[str, int, str]]
     latencies: list[float]
     faults: dict[str, int]
+    failed: list[Failure] = field(default_factory=list)
+    #: Records in QuickBooks whose amounts are not what the work asked for: ``(company, job id, why)``.
+    wrong: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        """Nothing duplicated and nothing lost."""
-        return not self.duplicates and not self.lost
+        """Every job done, each exactly once and with the right amounts."""
+        return not (self.duplicates or self.lost or self.failed or self.wrong)
 
     def percentile(self, p: float) -> float:
         """A latency percentile in seconds (0 when there were no round trips)."""
@@ -168,6 +81,10 @@ class Summary:
             return self.latencies[0]
         cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
         return cuts[min(98, max(0, round(p) - 1))]
+
+    def failure_reasons(self) -> dict[str, int]:
+        """How many jobs failed for each reason (the first sentence of the error)."""
+        return dict(Counter(_reason(f.error) + (" [in QuickBooks]" if f.in_quickbooks else "") for f in self.failed))
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -179,6 +96,17 @@ class Summary:
             "jobs": self.jobs,
             "duplicates": [{"company": c, "kind": d.kind, "ids": list(d.ids)} for c, d in self.duplicates],
             "lost": [{"company": c, "job_id": j, "why": w} for c, j, w in self.lost],
+            "failed": [
+                {
+                    "company": f.company,
+                    "job_id": f.job_id,
+                    "key": f.key,
+                    "error": f.error,
+                    "in_quickbooks": f.in_quickbooks,
+                }
+                for f in self.failed
+            ],
+            "wrong": [{"company": c, "job_id": j, "why": w} for c, j, w in self.wrong],
             "latency_ms": {f"p{p}": round(self.percentile(p) * 1000, 2) for p in (50, 95, 99)},
             "faults": self.faults,
         }
@@ -191,19 +119,82 @@ class Summary:
             "jobs: " + ", ".join(f"{k} {v}" for k, v in sorted(self.jobs.items())),
             f"duplicates in QuickBooks: {len(self.duplicates)}",
             f"jobs lost: {len(self.lost)}",
+            f"jobs failed: {len(self.failed)}",
+            f"wrong amounts: {len(self.wrong)}",
             "round-trip latency: " + ", ".join(f"p{p} {self.percentile(p) * 1000:.1f} ms" for p in (50, 95, 99)),
         ]
         if self.faults:
             lines.append("faults injected: " + ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())))
         for company, dup in self.duplicates:
             lines.append(f"  duplicate {dup.kind} in {company}: {', '.join(dup.ids)}")
+        groups: dict[tuple[str, str], list[int]] = {}
         for company, job_id, why in self.lost:
-            lines.append(f"  lost job {job_id} of {company}: {why}")
+            groups.setdefault((company, why), []).append(job_id)
+        for (company, why), ids in groups.items():
+            shown = ", ".join(str(i) for i in ids[:5]) + (", ..." if len(ids) > 5 else "")
+            lines.append(f"  lost x{len(ids)} in {company} ({why}): job {shown}")
+        if any("still in_flight" in why for _, _, why in self.lost) and self.outcomes.get(Outcome.BUSY):
+            lines.append(
+                "  note: in-flight jobs wait for their quiet session to time out (QBWC_SESSION_TIMEOUT on the "
+                "server, 900 s by default); until then the company is busy and the jobs behind them stay queued"
+            )
+        for reason, count in sorted(self.failure_reasons().items()):
+            lines.append(f"  failed x{count}: {reason}")
+        for company, job_id, why in self.wrong:
+            lines.append(f"  wrong amount, job {job_id} of {company}: {why}")
         return "\n".join(lines)
 
 
+def _reason(error: str) -> str:
+    """The first sentence of a job's error, without the request's particulars."""
+    head = error.split(". ")[0].split("; ")[0]
+    return head if len(head) <= 160 else head[:157] + "..."
+
+
+def _amount(value: object) -> Decimal | None:
+    try:
+        return Decimal(value) if isinstance(value, str) else None
+    except InvalidOperation:
+        return None
+
+
+def _lines(data: Data, tag: str) -> list[Data]:
+    value = data.get(tag)
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def check_amount(planned: PlannedJob, record: Data) -> str | None:
+    """Why ``record`` does not carry the amount ``planned`` asked for, or ``None`` when it does."""
+    if planned.amount is None or planned.expect is None:
+        return None
+    kind = planned.expect[0]
+    if kind == "Invoice":
+        found = (_amount(record.get("Subtotal")) or Decimal(0)) + (_amount(record.get("SalesTaxTotal")) or Decimal(0))
+    elif kind == "SalesReceipt":
+        found = _amount(record.get("TotalAmount")) or Decimal(0)
+    elif kind == "ReceivePayment":
+        found = _amount(record.get("TotalAmount")) or Decimal(0)
+        applied = sum((_amount(a.get("Amount")) or Decimal(0) for a in _lines(record, "AppliedToTxnRet")), Decimal(0))
+        if applied != found:
+            return f"payment {planned.expect[1]} of {found} applied only {applied} to invoices"
+    elif kind == "JournalEntry":
+        found = sum((_amount(a.get("Amount")) or Decimal(0) for a in _lines(record, "JournalDebitLine")), Decimal(0))
+    else:
+        return None
+    if found != planned.amount:
+        return f"{kind} {planned.expect[1]} is {found}, not {planned.amount}"
+    return None
+
+
 class Simulation:
-    """Companies created through the service's API, each fed by its own Web Connector."""
+    """Companies created through the service's API, each fed by its own Web Connector.
+
+    The work is enqueued as a producer would: typed jobs (``customer_add``, ``invoice_add``,
+    ...) through :func:`qbwc_service.jobs.enqueue`, customer -> invoices -> payment chained
+    with ``depends_on``. With ``raw`` the same requests go as ready-made ``qbxml`` jobs.
+    """
 
     def __init__(
         self,
@@ -216,11 +207,12 @@ class Simulation:
         customers: int = 3,
         invoices: int = 2,
         prefix: str = "sim",
+        raw: bool = False,
     ) -> None:
         self.engine, self.url, self.seed = engine, url, seed
         self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
         self.customers, self.invoices = customers, invoices
-        self.count, self.prefix = companies, prefix
+        self.count, self.prefix, self.raw = companies, prefix, raw
         self.runs: list[CompanyRun] = []
         self.injectors: list[FaultInjector] = []
 
@@ -238,13 +230,14 @@ class Simulation:
                 run = CompanyRun(name, created.username, created.token, quickbooks)
                 ids: dict[str, int] = {}
                 for planned in workload(name, rng, customers=self.customers, invoices=self.invoices):
+                    kind, payload = ("qbxml", planned.raw()) if self.raw else (planned.kind, planned.payload)
                     job = jobs.enqueue(
                         conn,
                         created.id,
-                        "qbxml",
-                        {"request": planned.request},
+                        kind,
+                        payload,
                         idempotency_key=f"{name}:{planned.key}",
-                        depends_on=ids.get(planned.depends_on) if planned.depends_on else None,
+                        depends_on=ids[planned.depends_on] if planned.depends_on else None,
                         actor="simulator",
                     )
                     ids[planned.key] = job.job_id
@@ -300,18 +293,27 @@ class Simulation:
         outcomes: Counter[str] = Counter()
         faults: Counter[str] = Counter()
         lost: list[tuple[str, int, str]] = []
+        failed: list[Failure] = []
+        wrong: list[tuple[str, int, str]] = []
         duplicates: list[tuple[str, Duplicate]] = []
         latencies: list[float] = []
         with self.engine.connect() as conn:
             for run, injector in zip(self.runs, self.injectors, strict=True):
-                rows = conn.execute(select(Job.id, Job.state).where(Job.id.in_(list(run.jobs))))
-                for job_id, state in rows:
+                rows = conn.execute(select(Job.id, Job.state, Job.error).where(Job.id.in_(list(run.jobs))))
+                for job_id, state, error in rows:
                     job_states[str(state)] += 1
                     planned = run.jobs[job_id]
+                    record = self.landed(run, planned)
                     if state not in FINAL:
                         lost.append((run.name, job_id, f"still {state} after the last session"))
-                    elif state == JobState.DONE and planned.expect and not self._landed(run, planned):
+                    elif state == JobState.FAILED:
+                        failed.append(Failure(run.name, job_id, planned.key, error or "", record is not None))
+                    elif state == JobState.DONE and planned.expect and record is None:
                         lost.append((run.name, job_id, "done, but not in QuickBooks"))
+                    elif state == JobState.DONE and record is not None:
+                        why = check_amount(planned, record)
+                        if why:
+                            wrong.append((run.name, job_id, why))
                 duplicates.extend((run.name, d) for d in run.quickbooks.duplicates())
                 for report in run.reports:
                     outcomes[report.outcome] += 1
@@ -326,15 +328,19 @@ class Simulation:
             lost=lost,
             latencies=latencies,
             faults=dict(faults),
+            failed=failed,
+            wrong=wrong,
         )
 
     @staticmethod
-    def _landed(run: CompanyRun, planned: PlannedJob) -> bool:
-        assert planned.expect is not None
+    def landed(run: CompanyRun, planned: PlannedJob) -> Data | None:
+        """The record a job made in QuickBooks (the first, for a transaction), or ``None``."""
+        if planned.expect is None:
+            return None
         kind, key = planned.expect
-        if kind in ("Invoice", "ReceivePayment"):
-            return any(r.get("RefNumber") == key for r in run.quickbooks.records(kind))
-        return run.quickbooks.find(kind, key) is not None
+        if kind in ("Invoice", "ReceivePayment", "SalesReceipt", "JournalEntry"):
+            return next((r for r in run.quickbooks.records(kind) if r.get("RefNumber") == key), None)
+        return run.quickbooks.find(kind, key)
 
     def snapshot(self) -> dict[str, Any]:
         """Every company's QuickBooks, by company name."""
