@@ -41,6 +41,8 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA cache_size=-32000")  # 32 MB of page cache per connection
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 
