@@ -19,6 +19,14 @@ from .faults import FaultInjector, TransportFault
 from .schema import spec_dir
 
 BINDING = "{http://developer.intuit.com/}QBWebConnectorSvcSoap"
+
+
+def _binding_name(client: Any) -> str:
+    """Intuit's SOAP 1.1 binding name, or the one binding an endpoint's own WSDL declares."""
+    names = [str(name) for name in client.wsdl.bindings]
+    return BINDING if BINDING in names or not names else names[0]
+
+
 QBWC_VERSION = "2.3.0.215"
 #: What QBWC reports when it cannot reach QuickBooks or the company file.
 NO_QUICKBOOKS = ("0x80040408", "Could not start QuickBooks.")
@@ -130,7 +138,7 @@ class WebConnector:
             transport=transport_class(session=self.session, timeout=timeout, operation_timeout=timeout),
             settings=Settings(strict=False, xml_huge_tree=False),
         )
-        self.service: Any = client.create_service(BINDING, url)
+        self.service: Any = client.create_service(_binding_name(client), url)
 
     def close(self) -> None:
         """Release the HTTP connections."""
