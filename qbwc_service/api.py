@@ -114,6 +114,7 @@ def enqueue_job(name: str, actor: str) -> Any:
                 kind,
                 payload,
                 idempotency_key=key,
+                max_attempts=services().settings.max_attempts,
                 priority=priority,
                 depends_on=depends_on,
                 actor=actor,

@@ -348,7 +348,7 @@ def enqueue(
         with state.engine.begin() as conn:
             result = jobs.enqueue(
                 conn, company_name, kind, payload, idempotency_key=idempotency_key,
-                priority=priority, depends_on=depends_on, actor="cli",
+                priority=priority, depends_on=depends_on, max_attempts=state.settings.max_attempts, actor="cli",
             )  # fmt: skip
     except PayloadError as exc:
         state.fail_fields(str(exc), exc.errors)

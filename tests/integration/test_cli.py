@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from sqlalchemy import select
 
 from qbwc_service.cli import main
 from qbwc_service.config import load_settings
 from qbwc_service.db import make_engine
+from qbwc_service.models import Job
 from qbwc_service.protocol import Protocol
 from tests.helpers import customer_add
 
@@ -20,6 +23,7 @@ from tests.helpers import customer_add
 def run(sqlite_url: str, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("QBWC_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("QBWC_PUBLIC_URL", "https://qb.example.com")
+    monkeypatch.setenv("QBWC_MAX_ATTEMPTS", "3")
     runner = CliRunner()
 
     def invoke(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
@@ -62,6 +66,10 @@ def test_enqueue_and_jobs_listing(run, tmp_path: Path) -> None:  # type: ignore[
     )
     assert code == 0
     code, out, _ = run("--json", "jobs", "--company", "acme", "--state", "queued")
+    engine = make_engine(os.environ["QBWC_DATABASE_URL"])
+    with engine.connect() as conn:  # QBWC_MAX_ATTEMPTS (set by the fixture) reaches the job
+        assert conn.execute(select(Job.max_attempts)).scalars().all() == [3, 3]
+    engine.dispose()
     listed = json.loads(out)
     assert [j["kind"] for j in listed] == ["qbxml", "qbxml"]
     assert {"id", "company", "kind", "state", "attempts", "status_code", "status_message"} <= listed[0].keys()
