@@ -60,3 +60,13 @@ class UnknownKind(PayloadError):
 
     def __init__(self, kind: str, known: list[str]) -> None:
         super().__init__(kind, [f"unknown job kind {kind!r}; known kinds: {', '.join(known)}"])
+
+
+class Unverifiable(QbwcError):
+    """An Add whose reply was lost cannot be looked up in QuickBooks (no name, no RefNumber)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The reply to this request was lost and QuickBooks may already have it; "
+            "check QuickBooks, then retry or cancel this job"
+        )

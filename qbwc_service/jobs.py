@@ -182,10 +182,13 @@ def _candidates_stmt(dialect: str) -> Any:
 
 
 @functools.cache
-def _claim_stmt() -> Any:
-    """Lease one queued job to a ticket, storing the request it is sent as."""
+def _claim_stmt(checking: bool = False) -> Any:
+    """Lease one queued job to a ticket, storing the request it is sent as.
+
+    ``checking``: the request is the query of a lost-reply check, sent as the job's next step.
+    """
     now = bindparam("p_now", type_=J.c.leased_at.type)
-    return (
+    stmt = (
         update(J)
         .where(J.c.id == bindparam("p_id"), J.c.state == _QUEUED)
         .values(
@@ -193,6 +196,9 @@ def _claim_stmt() -> Any:
             request_xml=func.coalesce(bindparam("p_xml", type_=J.c.request_xml.type), J.c.request_xml),
         )
     )  # fmt: skip
+    if checking:
+        stmt = stmt.values(step=J.c.step + 1, progress=bindparam("p_progress", type_=J.c.progress.type))
+    return stmt
 
 
 @functools.cache
@@ -208,10 +214,13 @@ def _fail_queued_stmt() -> Any:
 
 
 @functools.cache
-def _settle_stmt() -> Any:
-    """One guarded UPDATE for every outcome: in flight for this ticket, to the outcome's state."""
+def _settle_stmt(with_progress: bool = False) -> Any:
+    """One guarded UPDATE for every outcome: in flight for this ticket, to the outcome's state.
+
+    ``with_progress``: the outcome also replaces the job's ``progress``.
+    """
     now = bindparam("p_now", type_=J.c.updated_at.type)
-    return (
+    stmt = (
         update(J)
         .where(J.c.id == bindparam("p_id"), J.c.state == _IN_FLIGHT, J.c.ticket == bindparam("p_ticket"))
         .values(
@@ -231,6 +240,7 @@ def _settle_stmt() -> Any:
             send_alone=func.coalesce(bindparam("p_send_alone", type_=J.c.send_alone.type), J.c.send_alone),
         )
     )
+    return stmt.values(progress=bindparam("p_progress", type_=J.c.progress.type)) if with_progress else stmt
 
 
 def count_ready(conn: Connection, company_id: int, now: datetime | None = None) -> int:
@@ -262,9 +272,17 @@ def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime |
 
 
 def claim(
-    conn: Connection, ticket: str, leases: Sequence[tuple[LeasedJob, str | None]], *, now: datetime | None = None
+    conn: Connection,
+    ticket: str,
+    leases: Sequence[tuple[LeasedJob, str | None]],
+    *,
+    checks: Mapping[int, dict[str, Any]] | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Lease the given candidates to ``ticket``, each with the request it is sent as.
+
+    ``checks`` maps the jobs sent as a lost-reply check (see :mod:`.verify`) to the
+    ``progress`` they carry meanwhile; their ``step`` goes up by one.
 
     The guarded UPDATE runs as one batch; the candidates' row locks (PostgreSQL) or the
     transaction's write lock (SQLite ``BEGIN IMMEDIATE``) mean none can have moved.
@@ -272,15 +290,23 @@ def claim(
     if not leases:
         return
     now = now or utcnow()
-    params = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases]
-    res = conn.execute(_claim_stmt(), params)
-    if res.rowcount != len(leases):
+    checks = checks or {}
+    plain = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases
+             if job.id not in checks]  # fmt: skip
+    claimed = conn.execute(_claim_stmt(), plain).rowcount if plain else 0
+    if checks:
+        checked = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml, "p_progress": checks[job.id]}
+                   for job, xml in leases if job.id in checks]  # fmt: skip
+        claimed += conn.execute(_claim_stmt(checking=True), checked).rowcount
+    if claimed != len(leases):
         raise JobStateError(leases[0][0].id, "queued")
     events(
         conn,
         (
             {"job_id": job.id, "from_state": _QUEUED, "to_state": _IN_FLIGHT, "ticket": ticket, "actor": "qbwc",
-             "message": f"sent, attempt {job.attempts}"}
+             "message": f"sent, attempt {job.attempts}" if job.id not in checks else
+             f"asked QuickBooks whether it already has this (the reply to the last attempt was lost), "
+             f"attempt {job.attempts}"}
             for job, _ in leases
         ),
     )  # fmt: skip
@@ -323,6 +349,9 @@ class Outcome:
     count_attempt: bool = True
     send_alone: bool | None = None
     message: str | None = None
+    #: Replace the job's ``progress`` with :attr:`progress` (False: leave it as it is).
+    set_progress: bool = False
+    progress: dict[str, Any] | None = None
 
 
 def settle(conn: Connection, ticket: str, outcomes: Sequence[Outcome], *, actor: str = "qbwc") -> list[int]:
@@ -334,21 +363,20 @@ def settle(conn: Connection, ticket: str, outcomes: Sequence[Outcome], *, actor:
     now = utcnow()
     settled: list[int] = []
     log: list[dict[str, Any]] = []
-    stmt = _settle_stmt()
     for o in outcomes:
         done = o.to_state is JobState.DONE
-        res = conn.execute(
-            stmt,
-            {
-                "p_id": o.job_id, "p_ticket": ticket, "p_now": now, "p_state": o.to_state,
-                "p_code": o.status_code, "p_severity": o.status_severity, "p_message": o.status_message,
-                "p_error": None if done else o.error, "p_response": o.response_xml,
-                "p_result": o.result if done else None,
-                "p_finished": None if o.to_state is JobState.QUEUED else now,
-                "p_not_before": o.not_before if o.to_state is JobState.QUEUED else None,
-                "p_uncount": 0 if o.count_attempt else 1, "p_send_alone": o.send_alone,
-            },
-        )  # fmt: skip
+        params: dict[str, Any] = {
+            "p_id": o.job_id, "p_ticket": ticket, "p_now": now, "p_state": o.to_state,
+            "p_code": o.status_code, "p_severity": o.status_severity, "p_message": o.status_message,
+            "p_error": None if done else o.error, "p_response": o.response_xml,
+            "p_result": o.result if done else None,
+            "p_finished": None if o.to_state is JobState.QUEUED else now,
+            "p_not_before": o.not_before if o.to_state is JobState.QUEUED else None,
+            "p_uncount": 0 if o.count_attempt else 1, "p_send_alone": o.send_alone,
+        }  # fmt: skip
+        if o.set_progress:
+            params["p_progress"] = o.progress
+        res = conn.execute(_settle_stmt(o.set_progress), params)
         if res.rowcount != 1:
             continue
         settled.append(o.job_id)
@@ -416,7 +444,11 @@ def requeue_stalled(
 
 
 def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datetime | None = None) -> int:
-    """Return the in-flight jobs of the given sessions to the queue (or fail them)."""
+    """Return the in-flight jobs of the given sessions to the queue (or fail them).
+
+    QuickBooks may have applied their requests, so the requeued ones are marked
+    ``progress = {"verify": true}``: an Add is looked up before it is sent again.
+    """
     now = now or utcnow()
     rows = conn.execute(
         select(Job.id, Job.ticket, Job.attempts, Job.max_attempts).where(
@@ -432,6 +464,8 @@ def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datet
                 JobState.FAILED if exhausted else JobState.QUEUED,
                 error=f"{reason}; QuickBooks may or may not have applied the request"
                 + (f" (gave up after {r.attempts} attempts)" if exhausted else ""),
+                set_progress=not exhausted,
+                progress=None if exhausted else {"verify": True},
             )
         )
     return sum(len(settle(conn, t, outs, actor="system")) for t, outs in by_ticket.items())

@@ -61,6 +61,11 @@ def _build_raw(payload: Mapping[str, Any], version: str, country: str) -> etree.
     return _raw_request(payload)
 
 
+def raw_request(payload: Mapping[str, Any]) -> etree._Element:
+    """The request element of a ``qbxml`` job's payload, parsed with the hardened parser."""
+    return _raw_request(payload)
+
+
 def _reference_raw(payload: Mapping[str, Any]) -> str | None:
     try:
         element = _raw_request(payload)

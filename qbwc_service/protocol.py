@@ -21,9 +21,9 @@ from qbxml_builders._xml import parse_untrusted
 from qbxml_builders.hcp import HostCompanyPreferences, read_hcp
 from qbxml_builders.responses import response_from_element
 
-from . import __version__, jobs
+from . import __version__, jobs, verify
 from .config import Settings
-from .errors import PayloadError
+from .errors import PayloadError, Unverifiable
 from .kinds import build_request
 from .logs import log
 from .models import Company, Job, JobState, QbwcSession, SessionState, utcnow
@@ -108,7 +108,7 @@ def _session_and_held_stmt() -> Any:
     j = Job.metadata.tables["job"]
     held = j.c.ticket == S.c.ticket, j.c.state == JobState.IN_FLIGHT
     return (
-        select(S.c.company_id, S.c.planned, S.c.done, S.c.failed, j.c.id, j.c.attempts, j.c.max_attempts)
+        select(S.c.company_id, S.c.planned, S.c.done, S.c.failed, j.c.id, j.c.attempts, j.c.max_attempts, j.c.progress)
         .select_from(S.outerjoin(j, and_(*held)))
         .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
     )
@@ -232,13 +232,20 @@ class Protocol:
             now = utcnow()
             found = jobs.candidates(conn, session.company_id, limit=self.settings.batch_size, now=now)
             requests: list[tuple[jobs.LeasedJob, etree._Element, str]] = []
+            checks: dict[int, dict[str, Any]] = {}
             size = 0
             for job in found:
                 if requests and size >= self.settings.batch_bytes:
                     break  # the rest waits for the next message
                 try:
-                    element = build_request(job.kind, job.payload, version or DEFAULT_VERSION, qb_country or "US")
-                except PayloadError as exc:
+                    check = self._check(job, version, qb_country)
+                    if check is not None:
+                        element = check.query
+                        checks[job.id] = verify.progress_of(check)
+                        job = dataclasses.replace(job, step=job.step + 1)
+                    else:
+                        element = build_request(job.kind, job.payload, version or DEFAULT_VERSION, qb_country or "US")
+                except (PayloadError, Unverifiable) as exc:
                     jobs.fail_queued(conn, job.id, str(exc), ticket=ticket)
                     continue
                 element.set("requestID", request_id(job))
@@ -247,13 +254,20 @@ class Protocol:
                 requests.append((job, element, xml))
             if not requests:
                 return ""
-            jobs.claim(conn, ticket, [(job, xml) for job, _, xml in requests], now=now)
+            jobs.claim(conn, ticket, [(job, xml) for job, _, xml in requests], checks=checks, now=now)
             document = build_document(
                 ((request_id(job), el) for job, el, _ in requests),
                 version=version or DEFAULT_VERSION,
                 on_error=OnError.CONTINUE,
             )
             return document.decode("utf-8")
+
+    @staticmethod
+    def _check(job: jobs.LeasedJob, version: str | None, country: str | None) -> verify.Check | None:
+        """The lost-reply check to send instead of the job's request, if it needs one."""
+        if not verify.needs_check(job.progress):
+            return None
+        return verify.check_for(job.kind, job.payload, version or DEFAULT_VERSION, country or "US")
 
     def _first_call(
         self,
@@ -402,8 +416,14 @@ class Protocol:
                 "status_message": rs.message,
                 "response_xml": etree.tostring(element, encoding="unicode"),
             }
-            if decision.action is Action.DONE:
-                outcomes.append(jobs.Outcome(job_id, JobState.DONE, result=rs.ids() or None, **common))
+            if verify.checking(row.progress) and decision.action is Action.DONE:
+                outcomes.append(self._check_outcome(job_id, element, row.progress, common))
+            elif decision.action is Action.DONE:
+                # A marked job that needed no lookup (a Mod, a query) is settled: drop the mark.
+                marked = verify.needs_check(row.progress)
+                outcomes.append(
+                    jobs.Outcome(job_id, JobState.DONE, result=rs.ids() or None, set_progress=marked, **common)
+                )
             elif decision.action is Action.RETRY:
                 outcomes.append(
                     jobs.Outcome(
@@ -427,6 +447,22 @@ class Protocol:
             else:
                 outcomes.append(jobs.Outcome(job_id, JobState.FAILED, error=text))
         return outcomes, None
+
+    @staticmethod
+    def _check_outcome(job_id: int, element: etree._Element, progress: Any, common: dict[str, Any]) -> jobs.Outcome:
+        """A lost-reply check answered: done with the record found, or queued to send the Add now."""
+        found = verify.found_in(element, progress)
+        if found is not None:
+            ids = ", ".join(f"{k} {found[k]}" for k in ("ListID", "TxnID") if k in found)
+            message = (
+                f"found already in QuickBooks ({ids or 'no id returned'}): the reply to the earlier attempt "
+                "was lost, so it is not sent again"
+            )
+            return jobs.Outcome(job_id, JobState.DONE, result=found, message=message, set_progress=True, **common)
+        return jobs.Outcome(
+            job_id, JobState.QUEUED, count_attempt=False, set_progress=True,
+            message="not in QuickBooks: the earlier attempt was not applied, so it is sent again now", **common,
+        )  # fmt: skip
 
     # -- endings ---------------------------------------------------------------------
 
