@@ -49,7 +49,8 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
 def _sqlite_on_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front, so two workers never both read a job
     # as queued and then fight over the upgrade to a write lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight to the driver: this runs for every transaction, so skip SQLAlchemy's machinery.
+    conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
