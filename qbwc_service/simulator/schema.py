@@ -8,6 +8,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from qbxml_builders import schema as builder_schema
+
 XSD = "{http://www.w3.org/2001/XMLSchema}"
 
 #: Environment variable naming the ``spec`` folder (with ``qbxml/`` and ``qbwc/`` inside).
@@ -37,13 +39,16 @@ def _xsd_path(version: str) -> Path | None:
     return path if path.is_file() else None
 
 
-@cache
 def load_schema(version: str) -> etree.XMLSchema | None:
-    """The compiled schema for a qbXML version (13.0 or 16.0), compiled once; ``None`` if absent."""
+    """The compiled schema for a qbXML version (13.0 or 16.0); ``None`` if absent.
+
+    Compiled and cached by :func:`qbxml_builders.schema.load_schema`, so the emulator and
+    the builders share one copy per process.
+    """
     path = _xsd_path(version)
     if path is None:
         return None
-    return etree.XMLSchema(etree.parse(str(path)))
+    return builder_schema.load_schema(version, path.parent)
 
 
 def schema_version_for(version: str) -> str:
