@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import prepared
 from .errors import CompanyNotFound, JobNotFound, JobStateError, PayloadError
 from .kinds import get_kind
 from .models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
@@ -45,24 +46,21 @@ class LeasedJob:
     progress: dict[str, Any] | None
 
 
+_EVENT_FIELDS = ("job_id", "at", "ticket", "message", "from_state", "to_state", "actor")
+
+
 def events(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
     """Append job events (``job_id``, ``from_state``, ``to_state``, ``ticket``, ``actor``, ``message``)."""
-    batch = [dict(r) for r in rows]
-    if batch:
-        now = utcnow()
-        for row in batch:
-            row.setdefault("at", now)
-            row.setdefault("ticket", None)
-            row.setdefault("message", None)
-            row.setdefault("from_state", None)
-            row.setdefault("to_state", None)
-            row.setdefault("actor", "system")
-        conn.execute(_event_insert(), batch)
+    now = utcnow()
+    defaults = {"at": now, "ticket": None, "message": None, "from_state": None, "to_state": None, "actor": "system"}
+    batch = [{f"p_{k}": v for k, v in {**defaults, **row}.items()} for row in rows]
+    prepared.execute_many(conn, _event_insert(), batch)
 
 
 @functools.cache
 def _event_insert() -> Any:
-    return insert(JobEvent.metadata.tables["job_event"])
+    table = JobEvent.metadata.tables["job_event"]
+    return insert(table).values({name: bindparam(f"p_{name}", type_=table.c[name].type) for name in _EVENT_FIELDS})
 
 
 def company_id_by_name(conn: Connection, name: str) -> int:
@@ -245,13 +243,15 @@ def _settle_stmt(with_progress: bool = False) -> Any:
 
 def count_ready(conn: Connection, company_id: int, now: datetime | None = None) -> int:
     """How many jobs of the company could be handed out now."""
-    return int(conn.execute(_count_ready_stmt(), {"p_company": company_id, "p_now": now or utcnow()}).scalar_one())
+    (row,) = prepared.fetch(conn, _count_ready_stmt(), {"p_company": company_id, "p_now": now or utcnow()})
+    return int(row[0])
 
 
 def has_work(conn: Connection, company_id: int, ticket: str) -> bool:
     """Whether the session still has something to do: a job ready now, or one it holds in flight."""
     params = {"p_company": company_id, "p_now": utcnow(), "p_ticket": ticket}
-    return bool(conn.execute(_has_work_stmt(), params).scalar())
+    (row,) = prepared.fetch(conn, _has_work_stmt(), params)
+    return bool(row[0])
 
 
 def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime | None = None) -> list[LeasedJob]:
@@ -262,7 +262,7 @@ def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime |
     """
     params = {"p_company": company_id, "p_now": now or utcnow(), "p_limit": limit}
     found: list[LeasedJob] = []
-    for r in conn.execute(_candidates_stmt(conn.dialect.name), params):
+    for r in prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params):
         if r.send_alone and found:
             break
         found.append(LeasedJob(r.id, r.kind, r.payload, r.attempts + 1, r.max_attempts, r.step, r.progress))
@@ -293,11 +293,11 @@ def claim(
     checks = checks or {}
     plain = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases
              if job.id not in checks]  # fmt: skip
-    claimed = conn.execute(_claim_stmt(), plain).rowcount if plain else 0
+    claimed = prepared.execute_many(conn, _claim_stmt(), plain)
     if checks:
         checked = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml, "p_progress": checks[job.id]}
                    for job, xml in leases if job.id in checks]  # fmt: skip
-        claimed += conn.execute(_claim_stmt(checking=True), checked).rowcount
+        claimed += prepared.execute_many(conn, _claim_stmt(checking=True), checked)
     if claimed != len(leases):
         raise JobStateError(leases[0][0].id, "queued")
     events(
@@ -323,8 +323,7 @@ def lease_next(
 
 def fail_queued(conn: Connection, job_id: int, error: str, *, ticket: str | None, actor: str = "qbwc") -> bool:
     """Fail a queued job that cannot be sent (its request cannot be built), and its dependents."""
-    res = conn.execute(_fail_queued_stmt(), {"p_id": job_id, "p_error": error, "p_now": utcnow()})
-    if res.rowcount != 1:
+    if prepared.execute(conn, _fail_queued_stmt(), {"p_id": job_id, "p_error": error, "p_now": utcnow()}) != 1:
         return False
     events(conn, [{"job_id": job_id, "from_state": _QUEUED, "to_state": JobState.FAILED, "ticket": ticket,
                    "actor": actor, "message": error}])  # fmt: skip
@@ -376,8 +375,7 @@ def settle(conn: Connection, ticket: str, outcomes: Sequence[Outcome], *, actor:
         }  # fmt: skip
         if o.set_progress:
             params["p_progress"] = o.progress
-        res = conn.execute(_settle_stmt(o.set_progress), params)
-        if res.rowcount != 1:
+        if prepared.execute(conn, _settle_stmt(o.set_progress), params) != 1:
             continue
         settled.append(o.job_id)
         log.append(

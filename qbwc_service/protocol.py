@@ -21,7 +21,7 @@ from qbxml_builders._xml import parse_untrusted
 from qbxml_builders.hcp import HostCompanyPreferences, read_hcp
 from qbxml_builders.responses import response_from_element
 
-from . import __version__, jobs, verify
+from . import __version__, jobs, prepared, verify
 from .config import Settings
 from .errors import PayloadError, Unverifiable
 from .kinds import build_request
@@ -206,7 +206,8 @@ class Protocol:
         """The open session row for ``ticket`` (touched), or None."""
         if not ticket:
             return None
-        row = conn.execute(_touch_stmt(), {"p_ticket": ticket, "p_now": utcnow()}).first()
+        found = prepared.fetch(conn, _touch_stmt(), {"p_ticket": ticket, "p_now": utcnow()})
+        row = found[0] if found else None
         if row is None:
             log(logging.WARNING, "unknown_ticket", session=ticket[:8])
         return row
@@ -310,7 +311,7 @@ class Protocol:
         if not ticket:
             return -1
         with self.engine.begin() as conn:
-            rows = conn.execute(_session_and_held_stmt(), {"p_ticket": ticket}).all()
+            rows = prepared.fetch(conn, _session_and_held_stmt(), {"p_ticket": ticket})
             if not rows:
                 log(logging.WARNING, "unknown_ticket", session=ticket[:8])
                 return -1
@@ -330,7 +331,8 @@ class Protocol:
             for o in outcomes:
                 if o.job_id in settled:
                     counts[o.to_state] += 1
-            conn.execute(
+            prepared.execute(
+                conn,
                 _counted_stmt(),
                 {"p_ticket": ticket, "p_now": utcnow(), "p_sent": len(in_flight), "p_done": counts[JobState.DONE],
                  "p_failed": counts[JobState.FAILED], "p_retried": counts[JobState.QUEUED], "p_error": fatal},

@@ -1,0 +1,93 @@
+"""Prepared statements read and write exactly what SQLAlchemy's own execution would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from qbwc_service import jobs, prepared
+from qbwc_service.companies import NewCompany
+from qbwc_service.models import Job, JobEvent, JobState
+
+J = Job.metadata.tables["job"]
+E = JobEvent.metadata.tables["job_event"]
+
+
+def _job_columns() -> select:  # type: ignore[type-arg]
+    return select(J.c.id, J.c.state, J.c.payload, J.c.progress, J.c.not_before, J.c.kind).where(
+        J.c.id == bindparam("p_id")
+    )
+
+
+def test_rows_match_sqlalchemy_execution(engine: Engine, company: NewCompany) -> None:
+    when = datetime(2026, 11, 23, 15, 30, 1, 250000, tzinfo=UTC)
+    stmt = (
+        update(J)
+        .where(J.c.id == bindparam("p_id"), J.c.state == JobState.QUEUED)
+        .values(
+            progress=bindparam("p_progress", type_=J.c.progress.type),
+            not_before=bindparam("p_when", type_=J.c.not_before.type),
+            attempts=J.c.attempts + 2,
+        )
+    )
+    query = _job_columns()
+    with engine.begin() as conn:
+        job = jobs.enqueue(conn, "acme", "qbxml", {"request": "<CustomerQueryRq/>"})
+        changed = prepared.execute(conn, stmt, {"p_id": job.job_id, "p_progress": {"verify": True}, "p_when": when})
+        assert changed == 1
+        (ours,) = prepared.fetch(conn, query, {"p_id": job.job_id})
+        theirs = conn.execute(query, {"p_id": job.job_id}).one()
+        attempts = conn.execute(select(J.c.attempts).where(J.c.id == job.job_id)).scalar_one()
+    assert tuple(ours) == tuple(theirs)
+    assert ours.state is JobState.QUEUED
+    assert ours.payload == {"request": "<CustomerQueryRq/>"}
+    assert ours.progress == {"verify": True}
+    assert ours.not_before == when and ours.not_before.tzinfo is not None
+    assert attempts == 2  # the literal in ``attempts + 2`` was bound from the statement itself
+
+
+def test_execute_many_counts_every_row(engine: Engine, company: NewCompany) -> None:
+    stmt = update(J).where(J.c.id == bindparam("p_id")).values(priority=bindparam("p_priority"))
+    with engine.begin() as conn:
+        requests = [{"request": f'<CustomerQueryRq requestID="{i}"/>'} for i in range(3)]
+        ids = [jobs.enqueue(conn, "acme", "qbxml", request).job_id for request in requests]
+        missing = max(ids) + 100
+        count = prepared.execute_many(conn, stmt, [{"p_id": i, "p_priority": 7} for i in [*ids, missing]])
+        priorities = conn.execute(select(J.c.priority).where(J.c.id.in_(ids))).scalars().all()
+    assert count == 3
+    assert priorities == [7, 7, 7]
+    with engine.connect() as conn:
+        assert prepared.execute_many(conn, stmt, []) == 0
+
+
+def test_aggregate_columns_are_reached_by_position(engine: Engine, company: NewCompany) -> None:
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    with engine.begin() as conn:
+        company_id = jobs.company_id_by_name(conn, "acme")
+        assert jobs.count_ready(conn, company_id, now=now) == 0
+        assert jobs.has_work(conn, company_id, "no-such-ticket") is False
+        jobs.enqueue(conn, "acme", "qbxml", {"request": "<CustomerQueryRq/>"})
+        assert jobs.count_ready(conn, company_id, now=now) == 1
+        assert jobs.has_work(conn, company_id, "no-such-ticket") is True
+
+
+def test_driver_errors_surface_as_sqlalchemy_errors(engine: Engine, company: NewCompany) -> None:
+    stmt = insert(E).values(
+        job_id=bindparam("p_job"), at=bindparam("p_at", type_=E.c.at.type), actor=bindparam("p_actor")
+    )
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        prepared.execute(conn, stmt, {"p_job": 424242, "p_at": datetime.now(UTC), "p_actor": "test"})
+
+
+def test_a_missing_parameter_is_named(engine: Engine) -> None:
+    with pytest.raises(prepared.PreparedStatementError, match="p_id"), engine.begin() as conn:
+        prepared.fetch(conn, _job_columns(), {})
+
+
+def test_expanding_parameters_are_refused(engine: Engine) -> None:
+    stmt = select(J.c.id).where(J.c.id.in_(bindparam("p_ids", expanding=True)))
+    with pytest.raises(prepared.PreparedStatementError, match="expanding"), engine.begin() as conn:
+        prepared.fetch(conn, stmt, {"p_ids": [1]})
