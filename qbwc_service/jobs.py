@@ -21,6 +21,7 @@ from . import prepared
 from .errors import CompanyNotFound, JobNotFound, JobStateError, PayloadError
 from .kinds import get_kind
 from .models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
+from .prepared import Executor
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,7 @@ class LeasedJob:
 _EVENT_FIELDS = ("job_id", "at", "ticket", "message", "from_state", "to_state", "actor")
 
 
-def events(conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+def events(conn: Executor, rows: Iterable[Mapping[str, Any]]) -> None:
     """Append job events (``job_id``, ``from_state``, ``to_state``, ``ticket``, ``actor``, ``message``)."""
     now = utcnow()
     defaults = {"at": now, "ticket": None, "message": None, "from_state": None, "to_state": None, "actor": "system"}
@@ -148,12 +149,18 @@ J = Job.metadata.tables["job"]
 _QUEUED, _IN_FLIGHT, _DONE = JobState.QUEUED, JobState.IN_FLIGHT, JobState.DONE
 
 
+S = QbwcSession.metadata.tables["qbwc_session"]
+
+
 @functools.cache
-def _ready_clause() -> Any:
-    """Jobs of ``:p_company`` that may be handed out at ``:p_now``."""
+def _ready_clause(of_session: bool = False) -> Any:
+    """Jobs of ``:p_company`` that may be handed out at ``:p_now``.
+
+    ``of_session``: jobs of the company of the session the statement joins instead.
+    """
     dep = J.alias("dep")
     return and_(
-        J.c.company_id == bindparam("p_company"),
+        J.c.company_id == (S.c.company_id if of_session else bindparam("p_company")),
         J.c.state == _QUEUED,
         or_(J.c.not_before.is_(None), J.c.not_before <= bindparam("p_now", type_=J.c.not_before.type)),
         or_(J.c.depends_on_id.is_(None), exists().where(dep.c.id == J.c.depends_on_id, dep.c.state == _DONE)),
@@ -176,6 +183,22 @@ def _candidates_stmt(dialect: str) -> Any:
     columns = (J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
     stmt = select(*columns).where(_ready_clause()).order_by(J.c.priority.desc(), J.c.id)
     stmt = stmt.limit(bindparam("p_limit"))
+    return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
+
+
+@functools.cache
+def _session_candidates_stmt(dialect: str) -> Any:
+    """The open session of ``:p_ticket`` (one row per candidate job, none when there is none)."""
+    session = (S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country)
+    columns = (*session, J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step,
+               J.c.progress)  # fmt: skip
+    stmt = (
+        select(*columns)
+        .select_from(J.join(S, S.c.company_id == J.c.company_id))
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN, _ready_clause(of_session=True))
+        .order_by(J.c.priority.desc(), J.c.id)
+        .limit(bindparam("p_limit"))
+    )
     return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
 
 
@@ -241,28 +264,47 @@ def _settle_stmt(with_progress: bool = False) -> Any:
     return stmt.values(progress=bindparam("p_progress", type_=J.c.progress.type)) if with_progress else stmt
 
 
-def count_ready(conn: Connection, company_id: int, now: datetime | None = None) -> int:
+def count_ready(conn: Executor, company_id: int, now: datetime | None = None) -> int:
     """How many jobs of the company could be handed out now."""
     (row,) = prepared.fetch(conn, _count_ready_stmt(), {"p_company": company_id, "p_now": now or utcnow()})
     return int(row[0])
 
 
-def has_work(conn: Connection, company_id: int, ticket: str) -> bool:
+def has_work(conn: Executor, company_id: int, ticket: str) -> bool:
     """Whether the session still has something to do: a job ready now, or one it holds in flight."""
     params = {"p_company": company_id, "p_now": utcnow(), "p_ticket": ticket}
     (row,) = prepared.fetch(conn, _has_work_stmt(), params)
     return bool(row[0])
 
 
-def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime | None = None) -> list[LeasedJob]:
+def candidates(conn: Executor, company_id: int, *, limit: int, now: datetime | None = None) -> list[LeasedJob]:
     """The next ready jobs of the company, not yet leased: highest priority first, then oldest.
 
     A job marked ``send_alone`` (it broke a batch before) comes by itself. On PostgreSQL
     the rows are locked until the transaction ends and rows locked by another are skipped.
     """
     params = {"p_company": company_id, "p_now": now or utcnow(), "p_limit": limit}
+    return _leased(prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params))
+
+
+def session_candidates(
+    conn: Executor, ticket: str, *, limit: int, now: datetime | None = None
+) -> tuple[Any, list[LeasedJob]]:
+    """:func:`candidates` for the company of the open session ``ticket``, read with the session.
+
+    Returns the session's ``company_id``, ``hcp_seen``, ``qbxml_version`` and
+    ``qbxml_country`` with the jobs, or ``(None, [])`` when there is no ready job (or no
+    such open session).
+    """
+    params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_limit": limit}
+    rows = prepared.fetch(conn, _session_candidates_stmt(conn.dialect.name), params)
+    return (rows[0] if rows else None), _leased(rows)
+
+
+def _leased(rows: Iterable[Any]) -> list[LeasedJob]:
+    """Candidate rows as jobs, stopping at a job that must be sent alone."""
     found: list[LeasedJob] = []
-    for r in prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params):
+    for r in rows:
         if r.send_alone and found:
             break
         found.append(LeasedJob(r.id, r.kind, r.payload, r.attempts + 1, r.max_attempts, r.step, r.progress))
@@ -272,7 +314,7 @@ def candidates(conn: Connection, company_id: int, *, limit: int, now: datetime |
 
 
 def claim(
-    conn: Connection,
+    conn: Executor,
     ticket: str,
     leases: Sequence[tuple[LeasedJob, str | None]],
     *,
@@ -313,7 +355,7 @@ def claim(
 
 
 def lease_next(
-    conn: Connection, company_id: int, ticket: str, *, limit: int, now: datetime | None = None
+    conn: Executor, company_id: int, ticket: str, *, limit: int, now: datetime | None = None
 ) -> list[LeasedJob]:
     """Lease up to ``limit`` ready jobs of the company to the session ``ticket``."""
     found = candidates(conn, company_id, limit=limit, now=now)
@@ -321,7 +363,7 @@ def lease_next(
     return found
 
 
-def fail_queued(conn: Connection, job_id: int, error: str, *, ticket: str | None, actor: str = "qbwc") -> bool:
+def fail_queued(conn: Executor, job_id: int, error: str, *, ticket: str | None, actor: str = "qbwc") -> bool:
     """Fail a queued job that cannot be sent (its request cannot be built), and its dependents."""
     if prepared.execute(conn, _fail_queued_stmt(), {"p_id": job_id, "p_error": error, "p_now": utcnow()}) != 1:
         return False
@@ -353,7 +395,7 @@ class Outcome:
     progress: dict[str, Any] | None = None
 
 
-def settle(conn: Connection, ticket: str, outcomes: Sequence[Outcome], *, actor: str = "qbwc") -> list[int]:
+def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: str = "qbwc") -> list[int]:
     """Move in-flight jobs of ``ticket`` to their outcome's state; return the ids settled.
 
     A job no longer in flight for this ticket (it was requeued after the session went
@@ -389,22 +431,17 @@ def settle(conn: Connection, ticket: str, outcomes: Sequence[Outcome], *, actor:
     return settled
 
 
-def fail_dependents(conn: Connection, failed_ids: Sequence[int], *, actor: str) -> int:
+def fail_dependents(conn: Executor, failed_ids: Sequence[int], *, actor: str) -> int:
     """Fail queued jobs that depend on a failed one (and their dependents in turn)."""
     total = 0
     frontier = list(failed_ids)
     while frontier:
-        rows = conn.execute(
-            update(Job)
-            .where(Job.depends_on_id.in_(frontier), Job.state == JobState.QUEUED)
-            .values(
-                state=JobState.FAILED,
-                finished_at=utcnow(),
-                updated_at=utcnow(),
-                error="a job it depends on failed; retry that one first",
-            )
-            .returning(Job.id, Job.depends_on_id)
-        ).all()
+        now = utcnow()
+        rows = [
+            r
+            for job_id in frontier
+            for r in prepared.fetch(conn, _fail_dependents_stmt(), {"p_id": job_id, "p_now": now})
+        ]
         events(
             conn,
             (
@@ -418,6 +455,20 @@ def fail_dependents(conn: Connection, failed_ids: Sequence[int], *, actor: str) 
     return total
 
 
+@functools.cache
+def _fail_dependents_stmt() -> Any:
+    now = bindparam("p_now", type_=J.c.updated_at.type)
+    return (
+        update(J)
+        .where(J.c.depends_on_id == bindparam("p_id"), J.c.state == _QUEUED)
+        .values(
+            state=JobState.FAILED, finished_at=now, updated_at=now,
+            error="a job it depends on failed; retry that one first",
+        )
+        .returning(J.c.id, J.c.depends_on_id)
+    )  # fmt: skip
+
+
 def requeue_stalled(
     conn: Connection,
     *,
@@ -427,16 +478,19 @@ def requeue_stalled(
 ) -> int:
     """Abandon sessions silent for ``timeout`` and put their in-flight jobs back.
 
+    A session is silent when neither its last call that answered (``last_seen_at``) nor
+    the lease of a job it holds is that recent: ``sendRequestXML`` leaves no other trace.
     Jobs go back to ``queued`` (or ``failed`` past their attempt limit). QuickBooks may
     have applied a request whose answer never came back; the event says so.
     """
     now = now or utcnow()
-    stale = update(QbwcSession).where(QbwcSession.state == SessionState.OPEN, QbwcSession.last_seen_at < now - timeout)
+    cutoff = now - timeout
+    leased_since = exists().where(J.c.ticket == S.c.ticket, J.c.state == _IN_FLIGHT, J.c.leased_at >= cutoff)
+    stale = update(S).where(S.c.state == SessionState.OPEN, S.c.last_seen_at < cutoff, ~leased_since)
     if company_id is not None:
-        stale = stale.where(QbwcSession.company_id == company_id)
+        stale = stale.where(S.c.company_id == company_id)
     tickets = [
-        r.ticket
-        for r in conn.execute(stale.values(state=SessionState.ABANDONED, ended_at=now).returning(QbwcSession.ticket))
+        r.ticket for r in conn.execute(stale.values(state=SessionState.ABANDONED, ended_at=now).returning(S.c.ticket))
     ]
     return release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0
 

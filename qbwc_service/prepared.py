@@ -13,6 +13,11 @@ statements. The statements of the round trip therefore skip it:
 
 What is skipped is SQLAlchemy's per-call bookkeeping: the statement cache lookup,
 execution events, and building ``Result`` objects.
+
+:func:`transaction` is the matching lean transaction: a pooled DBAPI connection, ``BEGIN
+IMMEDIATE`` on SQLite, commit or rollback, back to the pool. The functions here take it or
+an ordinary SQLAlchemy ``Connection`` alike (:data:`Executor`), so the CLI, the API and the
+admin pages call the same queue functions inside their own transactions.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeAlias, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement
@@ -92,17 +98,72 @@ class Prepared:
         return [make(p(v) if p else v for p, v in zip(processors, r, strict=True)) for r in raw]
 
 
+class Tx:
+    """An open transaction on a pooled DBAPI connection (see :func:`transaction`)."""
+
+    __slots__ = ("dialect", "driver", "echo")
+
+    def __init__(self, dialect: Dialect, driver: Any, echo: bool) -> None:
+        self.dialect = dialect
+        self.driver = driver
+        self.echo = echo
+
+
+#: What the functions of this module run statements on.
+Executor: TypeAlias = Connection | Tx
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Tx]:
+    """One transaction, committed when the block ends and rolled back when it raises.
+
+    SQLite takes the write lock up front (``BEGIN IMMEDIATE``, as :mod:`.db` does for
+    SQLAlchemy's transactions), so two workers never deadlock upgrading a read lock.
+    A connection the driver reports as lost is dropped from the pool.
+    """
+    dialect = engine.dialect
+    pooled = engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    try:
+        if dialect.name == "sqlite":
+            driver.execute("BEGIN IMMEDIATE")
+        yield Tx(dialect, driver, bool(engine.echo))
+        driver.commit()
+    except BaseException as exc:
+        _abandon(pooled, driver, dialect, exc)
+        raise
+    finally:
+        pooled.close()
+
+
+def _abandon(pooled: Any, driver: Any, dialect: Dialect, exc: BaseException) -> None:
+    """Roll back after ``exc``; invalidate the connection when the driver says it is gone."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    dbapi_error = dialect.loaded_dbapi.Error
+    if isinstance(orig, dbapi_error) and dialect.is_disconnect(orig, driver, None):
+        pooled.invalidate(orig)
+        return
+    try:
+        driver.rollback()
+    except dbapi_error as failed:
+        pooled.invalidate(failed)
+
+
 @functools.cache
 def prepare(stmt: ClauseElement, dialect: Dialect) -> Prepared:
     """The statement compiled for ``dialect`` (cached: pass statements built once)."""
     return Prepared(stmt, dialect)
 
 
-def _run(conn: Connection, stmt: ClauseElement, params: Any, many: bool) -> tuple[Prepared, Any]:
+def _run(conn: Executor, stmt: ClauseElement, params: Any, many: bool) -> tuple[Prepared, Any]:
+    if isinstance(conn, Tx):
+        driver, echo = conn.driver, conn.echo
+    else:
+        driver, echo = conn.connection.driver_connection, bool(conn.engine.echo)
     prepared = prepare(stmt, conn.dialect)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver.cursor()
     args: Any = [prepared.parameters(p) for p in params] if many else prepared.parameters(params)
-    if conn.engine.echo:  # QBWC_SQL_ECHO: log it as SQLAlchemy would
+    if echo:  # QBWC_SQL_ECHO: log it as SQLAlchemy would
         logging.getLogger("sqlalchemy.engine.Engine").info("%s [prepared] %r", prepared.sql, args)
     try:
         if many:
@@ -115,7 +176,7 @@ def _run(conn: Connection, stmt: ClauseElement, params: Any, many: bool) -> tupl
     return prepared, cursor
 
 
-def execute(conn: Connection, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
+def execute(conn: Executor, stmt: ClauseElement, params: Mapping[str, Any]) -> int:
     """Run a statement that returns no rows; the number of rows it changed."""
     _, cursor = _run(conn, stmt, params, many=False)
     count: int = cursor.rowcount
@@ -123,7 +184,7 @@ def execute(conn: Connection, stmt: ClauseElement, params: Mapping[str, Any]) ->
     return count
 
 
-def execute_many(conn: Connection, stmt: ClauseElement, params: Sequence[Mapping[str, Any]]) -> int:
+def execute_many(conn: Executor, stmt: ClauseElement, params: Sequence[Mapping[str, Any]]) -> int:
     """Run a statement once per parameter set; the number of rows changed in all."""
     if not params:
         return 0
@@ -133,7 +194,7 @@ def execute_many(conn: Connection, stmt: ClauseElement, params: Sequence[Mapping
     return count
 
 
-def fetch(conn: Connection, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
+def fetch(conn: Executor, stmt: ClauseElement, params: Mapping[str, Any]) -> list[Any]:
     """Run a SELECT (or a statement with RETURNING); every row, as named tuples."""
     prepared, cursor = _run(conn, stmt, params, many=False)
     try:

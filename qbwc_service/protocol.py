@@ -66,21 +66,9 @@ S = QbwcSession.metadata.tables["qbwc_session"]
 
 
 @functools.cache
-def _touch_stmt() -> Any:
-    return (
-        update(S)
-        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
-        .values(last_seen_at=bindparam("p_now", type_=S.c.last_seen_at.type))
-        .returning(
-            S.c.ticket,
-            S.c.company_id,
-            S.c.hcp_seen,
-            S.c.qbxml_version,
-            S.c.qbxml_country,
-            S.c.done,
-            S.c.failed,
-            S.c.planned,
-        )
+def _session_stmt() -> Any:
+    return select(S.c.company_id, S.c.hcp_seen).where(
+        S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN
     )
 
 
@@ -111,6 +99,37 @@ def _session_and_held_stmt() -> Any:
         select(S.c.company_id, S.c.planned, S.c.done, S.c.failed, j.c.id, j.c.attempts, j.c.max_attempts, j.c.progress)
         .select_from(S.outerjoin(j, and_(*held)))
         .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+    )
+
+
+@functools.cache
+def _company_facts_stmt(with_info: bool) -> Any:
+    """Record on the company what QBWC's first call reported (and the HCP facts, ``with_info``)."""
+    c = Company.metadata.tables["company"]
+    stmt = (
+        update(c)
+        .where(c.c.id == bindparam("p_company"))
+        .values(
+            qbxml_version=bindparam("p_version", type_=c.c.qbxml_version.type),
+            qbxml_country=bindparam("p_country", type_=c.c.qbxml_country.type),
+            reported_company_file=func.coalesce(
+                bindparam("p_file", type_=c.c.reported_company_file.type), c.c.reported_company_file
+            ),
+        )
+    )
+    return stmt.values(host_info=bindparam("p_info", type_=c.c.host_info.type)) if with_info else stmt
+
+
+@functools.cache
+def _session_facts_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"))
+        .values(
+            hcp_seen=True,
+            qbxml_version=bindparam("p_version", type_=S.c.qbxml_version.type),
+            qbxml_country=bindparam("p_country", type_=S.c.qbxml_country.type),
+        )
     )
 
 
@@ -202,16 +221,6 @@ class Protocol:
 
     # -- the exchange ----------------------------------------------------------------
 
-    def _session(self, conn: Connection, ticket: str | None) -> Any:
-        """The open session row for ``ticket`` (touched), or None."""
-        if not ticket:
-            return None
-        found = prepared.fetch(conn, _touch_stmt(), {"p_ticket": ticket, "p_now": utcnow()})
-        row = found[0] if found else None
-        if row is None:
-            log(logging.WARNING, "unknown_ticket", session=ticket[:8])
-        return row
-
     def send_request_xml(
         self,
         ticket: str | None,
@@ -221,17 +230,29 @@ class Protocol:
         major: int | None,
         minor: int | None,
     ) -> str:
-        """The next qbXML request document of the session, or ``""`` when nothing is left."""
-        with self.engine.begin() as conn:
-            session = self._session(conn, ticket)
+        """The next qbXML request document of the session, or ``""`` when nothing is left.
+
+        The session and its next jobs are read in one statement. Only when no job is ready
+        is the session read alone: to tell an unknown ticket, and to record the first
+        call's facts. The session's activity shows in its jobs' leases (see
+        :func:`.jobs.requeue_stalled`), so the session row itself is not written.
+        """
+        if not ticket:
+            return ""
+        first = (hcp_response, company_file, country, major, minor)
+        with prepared.transaction(self.engine) as conn:
+            now = utcnow()
+            session, found = jobs.session_candidates(conn, ticket, limit=self.settings.batch_size, now=now)
             if session is None:
+                alone = prepared.fetch(conn, _session_stmt(), {"p_ticket": ticket})
+                if not alone:
+                    log(logging.WARNING, "unknown_ticket", session=ticket[:8])
+                elif not alone[0].hcp_seen:
+                    self._first_call(conn, ticket, alone[0].company_id, *first)
                 return ""
-            assert ticket is not None
             version, qb_country = session.qbxml_version, session.qbxml_country
             if not session.hcp_seen:
-                version, qb_country = self._first_call(conn, session, hcp_response, company_file, country, major, minor)
-            now = utcnow()
-            found = jobs.candidates(conn, session.company_id, limit=self.settings.batch_size, now=now)
+                version, qb_country = self._first_call(conn, ticket, session.company_id, *first)
             requests: list[tuple[jobs.LeasedJob, etree._Element, str]] = []
             checks: dict[int, dict[str, Any]] = {}
             size = 0
@@ -272,8 +293,9 @@ class Protocol:
 
     def _first_call(
         self,
-        conn: Connection,
-        session: Any,
+        conn: prepared.Executor,
+        ticket: str,
+        company_id: int,
         hcp_response: str | None,
         company_file: str | None,
         country: str | None,
@@ -283,25 +305,22 @@ class Protocol:
         """Record what the first sendRequestXML tells: version, country, file, HCP facts."""
         version = negotiate(major, minor)
         qb_country = (country or "US").upper()
-        company_values: dict[str, Any] = {}
-        if company_file:
-            company_values["reported_company_file"] = company_file[:500]
+        info: dict[str, Any] | None = None
         if hcp_response and hcp_response.strip():
             try:
                 facts = read_hcp(hcp_response, max_bytes=self.settings.max_body_bytes)
             except ResponseError as exc:
-                log(logging.WARNING, "hcp_unreadable", session=session.ticket[:8], error=str(exc))
+                log(logging.WARNING, "hcp_unreadable", session=ticket[:8], error=str(exc))
             else:
-                company_values["host_info"] = host_info(facts)
+                info = host_info(facts)
                 if not major:  # QBWC did not say: take the best version the host lists
                     version = facts.best_version()
-        company_values.update(qbxml_version=version, qbxml_country=qb_country)
-        conn.execute(update(Company).where(Company.id == session.company_id).values(**company_values))
-        conn.execute(
-            update(QbwcSession)
-            .where(QbwcSession.ticket == session.ticket)
-            .values(hcp_seen=True, qbxml_version=version, qbxml_country=qb_country)
-        )
+        params = {
+            "p_company": company_id, "p_ticket": ticket, "p_version": version,
+            "p_country": qb_country, "p_file": company_file[:500] if company_file else None, "p_info": info,
+        }  # fmt: skip
+        prepared.execute(conn, _company_facts_stmt(info is not None), params)
+        prepared.execute(conn, _session_facts_stmt(), params)
         return version, qb_country
 
     def receive_response_xml(
@@ -310,7 +329,7 @@ class Protocol:
         """Record QuickBooks' answers; return percent done, or -1 to end the session."""
         if not ticket:
             return -1
-        with self.engine.begin() as conn:
+        with prepared.transaction(self.engine) as conn:
             rows = prepared.fetch(conn, _session_and_held_stmt(), {"p_ticket": ticket})
             if not rows:
                 log(logging.WARNING, "unknown_ticket", session=ticket[:8])

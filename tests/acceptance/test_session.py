@@ -30,6 +30,14 @@ def job_row(engine: Engine, job_id: int) -> Job:
         return found
 
 
+def an_hour_passes(engine: Engine) -> None:
+    """Every open session and every lease it holds is an hour old: the Web Connector went away."""
+    hour_ago = utcnow() - timedelta(hours=1)
+    with engine.begin() as conn:
+        conn.execute(update(QbwcSession).values(last_seen_at=hour_ago))
+        conn.execute(update(Job).where(Job.leased_at.is_not(None)).values(leased_at=hour_ago))
+
+
 def start(svc: Any, company: NewCompany) -> str:
     assert svc.clientVersion("2.3.0.215") in (None, "")
     ticket, status = svc.authenticate(company.username, company.token)[:2]
@@ -200,8 +208,7 @@ def test_abandoned_session_returns_jobs_to_the_queue(
     svc.sendRequestXML(ticket, "", "", "US", 13, 0)
     assert job_row(engine, job_id).state == JobState.IN_FLIGHT
     assert svc.authenticate(company.username, company.token)[1] == "busy"
-    with engine.begin() as conn:  # an hour passes without a word from that QBWC
-        conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    an_hour_passes(engine)  # without a word from that QBWC
     new_ticket = start(svc, company)
     assert new_ticket != ticket
     job = job_row(engine, job_id)
@@ -229,17 +236,34 @@ def test_stalled_sessions_of_any_company_are_swept(
         other_job = jobs.enqueue(conn, "other", "qbxml", {"request": customer_add("Other")}).job_id
     svc = qbwc(live_server.url + "/qbwc")
     svc.sendRequestXML(start(svc, company), "", "", "US", 13, 0)
-    with engine.begin() as conn:  # acme's Web Connector went away an hour ago
-        conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    an_hour_passes(engine)  # acme's Web Connector went away
     other_ticket = start(svc, other)
     assert job_row(engine, job_id).state == JobState.QUEUED
     svc.sendRequestXML(other_ticket, "", "", "US", 13, 0)
-    with engine.begin() as conn:  # and now the other one is silent too
-        conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    an_hour_passes(engine)  # and now the other one is silent too
     url = engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(main, ["--json", "requeue-stalled"], env={"QBWC_DATABASE_URL": url})
     assert result.exit_code == 0 and json.loads(result.stdout) == {"requeued": 1}
     assert job_row(engine, other_job).state == JobState.QUEUED
+
+
+def test_a_session_waiting_on_quickbooks_is_not_swept(
+    live_server: LiveServer, engine: Engine, company: NewCompany
+) -> None:
+    """sendRequestXML leaves its trace in the leases: a session whose jobs were just handed out is alive."""
+    (job_id,) = enqueue_customers(engine, "Slow")
+    svc = qbwc(live_server.url + "/qbwc")
+    ticket = start(svc, company)
+    with engine.begin() as conn:  # QuickBooks took an hour to open the company file
+        conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
+    svc.sendRequestXML(ticket, "", "", "US", 13, 0)
+    assert svc.authenticate(company.username, company.token)[1] == "busy"  # the sweep left it alone
+    assert job_row(engine, job_id).state == JobState.IN_FLIGHT
+    assert (
+        svc.receiveResponseXML(ticket, response_doc(rs(str(job_id), ret=customer_ret("80000009-1", "Slow"))), "", "")
+        == 100
+    )
+    assert job_row(engine, job_id).state == JobState.DONE
 
 
 def test_close_halfway_and_connection_error_requeue(
