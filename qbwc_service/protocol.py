@@ -16,7 +16,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, select, update
 
-from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, build_document, negotiate
+from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, join_document, negotiate, serialize_request
 from qbxml_builders._xml import parse_untrusted
 from qbxml_builders.hcp import HostCompanyPreferences, read_hcp
 from qbxml_builders.responses import response_from_element
@@ -253,7 +253,7 @@ class Protocol:
             version, qb_country = session.qbxml_version, session.qbxml_country
             if not session.hcp_seen:
                 version, qb_country = self._first_call(conn, ticket, session.company_id, *first)
-            requests: list[tuple[jobs.LeasedJob, etree._Element, str]] = []
+            requests: list[tuple[jobs.LeasedJob, str]] = []
             checks: dict[int, dict[str, Any]] = {}
             size = 0
             for job in found:
@@ -271,18 +271,15 @@ class Protocol:
                     jobs.fail_queued(conn, job.id, str(exc), ticket=ticket)
                     continue
                 element.set("requestID", request_id(job))
-                xml = etree.tostring(element, encoding="unicode")
+                xml = serialize_request(element)
                 size += len(xml)
-                requests.append((job, element, xml))
+                requests.append((job, xml))
             if not requests:
                 return ""
-            jobs.claim(conn, ticket, [(job, xml) for job, _, xml in requests], checks=checks, now=now)
-            document = build_document(
-                ((request_id(job), el) for job, el, _ in requests),
-                version=version or DEFAULT_VERSION,
-                on_error=OnError.CONTINUE,
+            jobs.claim(conn, ticket, requests, checks=checks, now=now)
+            return join_document(
+                [xml for _, xml in requests], version=version or DEFAULT_VERSION, on_error=OnError.CONTINUE
             )
-            return document.decode("utf-8")
 
     @staticmethod
     def _check(job: jobs.LeasedJob, version: str | None, country: str | None) -> verify.Check | None:

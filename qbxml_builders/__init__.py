@@ -7,7 +7,7 @@ A pure library: no database, no web framework. Start at :mod:`qbxml_builders.kin
 
 from __future__ import annotations
 
-from ._envelope import OnError, build_document, check_document
+from ._envelope import OnError, build_document, check_document, join_document, serialize_request
 from .errors import (
     BuilderError,
     PayloadValidationError,
@@ -60,6 +60,7 @@ __all__ = [
     "classify",
     "get_kind",
     "iter_responses",
+    "join_document",
     "kinds_json_schema",
     "negotiate",
     "normalize_version",
@@ -68,5 +69,6 @@ __all__ = [
     "read_hcp",
     "response_to_json",
     "sales_tax_enabled",
+    "serialize_request",
     "validate_payload",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
 
 from lxml import etree
@@ -28,25 +28,38 @@ def build_document(
 ) -> bytes:
     """Wrap ``(requestID, *Rq element)`` pairs into one complete qbXML request document.
 
-    Each element gets its ``requestID`` attribute set; the elements are moved into the
-    new document, so pass copies when you mean to keep them.
+    Each element gets its ``requestID`` attribute set (the element itself is changed).
     """
-    version = normalize_version(version)
-    root = etree.Element("QBXML")
-    msgs = etree.SubElement(root, "QBXMLMsgsRq", onError=str(on_error))
-    count = 0
+    serialized = []
     for request_id, element in requests:
         tag = element.tag if isinstance(element.tag, str) else repr(element.tag)
         if not tag.endswith("Rq"):
             raise BuilderError(f"{tag} is not a qbXML request element (…Rq)")
         element.set("requestID", str(request_id))
-        msgs.append(element)
-        count += 1
-    if not count:
+        serialized.append(serialize_request(element))
+    return join_document(serialized, version=version, on_error=on_error).encode("utf-8")
+
+
+def serialize_request(element: etree._Element) -> str:
+    """One ``…Rq`` element as text, ready for :func:`join_document`."""
+    return etree.tostring(element, encoding="unicode", with_tail=False)
+
+
+def join_document(
+    requests: Sequence[str], *, version: str = DEFAULT_VERSION, on_error: OnError = OnError.CONTINUE
+) -> str:
+    """The qbXML request document around ``…Rq`` elements already serialized.
+
+    Each item is the output of :func:`serialize_request` for an element that carries its
+    ``requestID``. A caller that keeps the text of every request (the service stores what
+    it sent) builds the document from that text instead of serializing twice.
+    """
+    if not requests:
         raise BuilderError("a qbXML message needs at least one request")
-    tree = etree.ElementTree(root)
-    root.addprevious(etree.ProcessingInstruction("qbxml", f'version="{version}"'))
-    return bytes(etree.tostring(tree, xml_declaration=True, encoding="utf-8"))
+    return (
+        f"<?xml version='1.0' encoding='utf-8'?>\n<?qbxml version=\"{normalize_version(version)}\"?>"
+        f'<QBXML><QBXMLMsgsRq onError="{OnError(on_error)}">{"".join(requests)}</QBXMLMsgsRq></QBXML>'
+    )
 
 
 def check_document(document: bytes) -> str:

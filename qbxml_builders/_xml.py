@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from lxml import etree
 
 from .errors import ResponseError
@@ -20,6 +22,17 @@ def hardened_parser() -> etree.XMLParser:
         huge_tree=False,
         remove_blank_text=True,
     )
+
+
+_local = threading.local()
+
+
+def _thread_parser() -> etree.XMLParser:
+    """This thread's hardened parser: lxml parsers are reusable, but not across threads."""
+    parser: etree.XMLParser | None = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = hardened_parser()
+    return parser
 
 
 def excerpt(data: bytes, limit: int = 80) -> str:
@@ -43,7 +56,7 @@ def parse_untrusted(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
         # lxml refuses str input that carries an encoding declaration: strip it by hand.
         raw = drop_xml_declaration(raw)
     try:
-        root = etree.fromstring(raw, parser=hardened_parser())
+        root = etree.fromstring(raw, parser=_thread_parser())
     except etree.XMLSyntaxError as exc:
         raise ResponseError(f"not well-formed XML ({exc.msg}) near {excerpt(raw)!r}") from exc
     if root.getroottree().docinfo.doctype:

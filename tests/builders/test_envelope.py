@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from qbxml_builders import BuilderError, OnError, build_document, build_request, check_document
+from qbxml_builders import (
+    BuilderError,
+    OnError,
+    build_document,
+    build_request,
+    check_document,
+    join_document,
+    serialize_request,
+)
 from qbxml_builders.examples import EXAMPLES
 from qbxml_builders.schema import validate_document
 
@@ -35,6 +43,27 @@ def test_several_requests_in_one_message() -> None:
         ("CustomerQueryRq", "a-3"),
     ]
     assert check_document(document) == "16.0"
+
+
+def test_joining_serialized_requests_gives_the_same_document() -> None:
+    """A caller that kept each request's text gets, byte for byte, the document build_document makes."""
+    elements = [
+        build_request("customer_add", EXAMPLES["customer_add"]),
+        build_request("invoice_add", EXAMPLES["invoice_add"]),
+    ]
+    texts = []
+    for i, element in enumerate(elements, 1):
+        element.set("requestID", f"7.{i}")
+        texts.append(serialize_request(element))
+    fresh = [
+        build_request("customer_add", EXAMPLES["customer_add"]),
+        build_request("invoice_add", EXAMPLES["invoice_add"]),
+    ]
+    expected = build_document([("7.1", fresh[0]), ("7.2", fresh[1])], version="13.0", on_error=OnError.STOP)
+    assert join_document(texts, version="13.0", on_error=OnError.STOP).encode() == expected
+    assert check_document(expected) == "13.0"
+    with pytest.raises(BuilderError, match="at least one request"):
+        join_document([])
 
 
 def test_wrapper_refuses_non_requests_and_empty_messages() -> None:

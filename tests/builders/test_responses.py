@@ -217,3 +217,33 @@ def test_hcp_sales_tax_off() -> None:
     assert sales_tax_enabled(HCP % b"") is False
     assert "cannot be turned on from here" in SALES_TAX_OFF_MESSAGE
     assert "Edit > Preferences > Sales Tax" in SALES_TAX_OFF_MESSAGE
+
+
+def test_parsers_are_reused_per_thread_and_stay_hardened() -> None:
+    """Each thread keeps its own parser; a refused document leaves it as strict as before."""
+    import threading
+
+    from qbxml_builders._xml import _thread_parser, parse_untrusted
+
+    hostile = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "boom">]><r>&e;</r>'
+    seen: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def work(name: str) -> None:
+        try:
+            for _ in range(50):
+                assert parse_untrusted(f"<{name}><v>1</v></{name}>").tag == name
+                with pytest.raises(ResponseError):
+                    parse_untrusted(hostile)
+            seen[name] = _thread_parser()
+        except BaseException as exc:  # reported below, from the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(f"T{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len({id(p) for p in seen.values()}) == 4
+    assert seen["T0"] is not _thread_parser()
