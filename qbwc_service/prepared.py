@@ -14,16 +14,18 @@ statements. The statements of the round trip therefore skip it:
 What is skipped is SQLAlchemy's per-call bookkeeping: the statement cache lookup,
 execution events, and building ``Result`` objects.
 
-:func:`transaction` is the matching lean transaction: a pooled DBAPI connection, ``BEGIN
-IMMEDIATE`` on SQLite, commit or rollback, back to the pool. The functions here take it or
+:class:`Transactions` makes the matching lean transactions: a DBAPI connection from the
+pool, ``BEGIN IMMEDIATE`` on SQLite, commit or rollback. The functions here take those or
 an ordinary SQLAlchemy ``Connection`` alike (:data:`Executor`), so the CLI, the API and the
 admin pages call the same queue functions inside their own transactions.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import threading
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -99,7 +101,7 @@ class Prepared:
 
 
 class Tx:
-    """An open transaction on a pooled DBAPI connection (see :func:`transaction`)."""
+    """An open transaction on a pooled DBAPI connection (see :class:`Transactions`)."""
 
     __slots__ = ("dialect", "driver", "echo")
 
@@ -113,27 +115,61 @@ class Tx:
 Executor: TypeAlias = Connection | Tx
 
 
-@contextmanager
-def transaction(engine: Engine) -> Iterator[Tx]:
-    """One transaction, committed when the block ends and rolled back when it raises.
+class Transactions:
+    """Lean transactions on ``engine``: committed when the block ends, rolled back when it raises.
 
     SQLite takes the write lock up front (``BEGIN IMMEDIATE``, as :mod:`.db` does for
     SQLAlchemy's transactions), so two workers never deadlock upgrading a read lock.
-    A connection the driver reports as lost is dropped from the pool.
+
+    On SQLite each thread keeps its pooled connection checked out between transactions:
+    a file handle has nothing to reconnect, and the pool's checkout and return cost more
+    than a whole transaction. It goes back to the pool when the thread ends or when a
+    transaction fails. PostgreSQL connections go back to the pool, and its pre-ping,
+    after every transaction. A connection the driver reports as lost is dropped.
     """
-    dialect = engine.dialect
-    pooled = engine.raw_connection()
-    driver: Any = pooled.driver_connection
-    try:
-        if dialect.name == "sqlite":
-            driver.execute("BEGIN IMMEDIATE")
-        yield Tx(dialect, driver, bool(engine.echo))
-        driver.commit()
-    except BaseException as exc:
-        _abandon(pooled, driver, dialect, exc)
-        raise
-    finally:
-        pooled.close()
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._hold = engine.dialect.name == "sqlite"
+        self._local = threading.local()
+
+    @contextmanager
+    def begin(self) -> Iterator[Tx]:
+        """One transaction (see the class)."""
+        dialect = self.engine.dialect
+        held: _Held | None = getattr(self._local, "held", None) if self._hold else None
+        pooled = held.pooled if held is not None else self.engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        try:
+            if self._hold:
+                driver.execute("BEGIN IMMEDIATE")
+            yield Tx(dialect, driver, bool(self.engine.echo))
+            driver.commit()
+        except BaseException as exc:
+            if held is not None:
+                held.pooled = None
+                self._local.held = None
+            _abandon(pooled, driver, dialect, exc)
+            pooled.close()
+            raise
+        if not self._hold:
+            pooled.close()
+        elif held is None:
+            self._local.held = _Held(pooled)
+
+
+class _Held:
+    """A thread's checked-out connection; returned to the pool when the thread's locals go."""
+
+    __slots__ = ("pooled",)
+
+    def __init__(self, pooled: Any) -> None:
+        self.pooled = pooled
+
+    def __del__(self) -> None:
+        if self.pooled is not None:
+            with contextlib.suppress(Exception):  # the pool may be gone already at exit
+                self.pooled.close()
 
 
 def _abandon(pooled: Any, driver: Any, dialect: Dialect, exc: BaseException) -> None:

@@ -151,6 +151,10 @@ class Protocol:
     engine: Engine
     settings: Settings
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    _transactions: prepared.Transactions = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._transactions = prepared.Transactions(self.engine)
 
     # -- handshake -------------------------------------------------------------------
 
@@ -240,7 +244,7 @@ class Protocol:
         if not ticket:
             return ""
         first = (hcp_response, company_file, country, major, minor)
-        with prepared.transaction(self.engine) as conn:
+        with self._transactions.begin() as conn:
             now = utcnow()
             session, found = jobs.session_candidates(conn, ticket, limit=self.settings.batch_size, now=now)
             if session is None:
@@ -326,7 +330,7 @@ class Protocol:
         """Record QuickBooks' answers; return percent done, or -1 to end the session."""
         if not ticket:
             return -1
-        with prepared.transaction(self.engine) as conn:
+        with self._transactions.begin() as conn:
             rows = prepared.fetch(conn, _session_and_held_stmt(), {"p_ticket": ticket})
             if not rows:
                 log(logging.WARNING, "unknown_ticket", session=ticket[:8])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -91,3 +92,45 @@ def test_expanding_parameters_are_refused(engine: Engine) -> None:
     stmt = select(J.c.id).where(J.c.id.in_(bindparam("p_ids", expanding=True)))
     with pytest.raises(prepared.PreparedStatementError, match="expanding"), engine.begin() as conn:
         prepared.fetch(conn, stmt, {"p_ids": [1]})
+
+
+def test_transactions_commit_roll_back_and_return_connections(engine: Engine, company: NewCompany) -> None:
+    """SQLite keeps one connection per thread until the thread ends; a failure rolls back and lets go of it."""
+    import gc
+    import threading
+
+    transactions = prepared.Transactions(engine)
+    holds = engine.dialect.name == "sqlite"
+    stmt = update(J).where(J.c.id == bindparam("p_id")).values(priority=bindparam("p_priority"))
+    with engine.begin() as conn:
+        job_id = jobs.enqueue(conn, "acme", "qbxml", {"request": "<CustomerQueryRq/>"}).job_id
+    pool: Any = engine.pool
+    baseline = pool.checkedout()
+
+    with transactions.begin() as tx:
+        prepared.execute(tx, stmt, {"p_id": job_id, "p_priority": 3})
+    assert pool.checkedout() == baseline + holds
+
+    def fail_after_a_write() -> None:
+        with transactions.begin() as tx:
+            prepared.execute(tx, stmt, {"p_id": job_id, "p_priority": 9})
+            raise RuntimeError("something went wrong after the write")
+
+    with pytest.raises(RuntimeError):
+        fail_after_a_write()
+    assert pool.checkedout() == baseline
+    with engine.connect() as conn:
+        assert conn.execute(select(J.c.priority).where(J.c.id == job_id)).scalar_one() == 3
+
+    def in_a_thread() -> None:
+        with transactions.begin() as tx:
+            prepared.execute(tx, stmt, {"p_id": job_id, "p_priority": 5})
+
+    worker = threading.Thread(target=in_a_thread)
+    worker.start()
+    worker.join()
+    del worker
+    gc.collect()
+    assert pool.checkedout() == baseline
+    with engine.connect() as conn:
+        assert conn.execute(select(J.c.priority).where(J.c.id == job_id)).scalar_one() == 5
