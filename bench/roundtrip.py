@@ -127,10 +127,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db_url = f"sqlite:///{tmp}/bench.sqlite3"
         username, token = prepare_service(db_url, total)
-        ours, ours_base = serve("qbwc_service:create_app()", {"QBWC_DATABASE_URL": db_url, "QBWC_BATCH_SIZE": "1",
-                                                              "QBWC_LOG_LEVEL": "WARNING"}, ROOT)  # fmt: skip
-        bare, bare_base = serve("bare_endpoint:create_app()", {}, ROOT / "bench")
+        servers: list[subprocess.Popen[bytes]] = []
         try:
+            ours, ours_base = serve("qbwc_service:create_app()", {"QBWC_DATABASE_URL": db_url, "QBWC_BATCH_SIZE": "1",
+                                                                  "QBWC_LOG_LEVEL": "WARNING"}, ROOT)  # fmt: skip
+            servers.append(ours)
+            bare, bare_base = serve("bare_endpoint:create_app()", {}, ROOT / "bench")
+            servers.append(bare)
             http = requests.Session()
             auth = call(http, ours_base + "/qbwc", "authenticate", strUserName=username, strPassword=token)
             ticket = re.findall(r"<tns:string>([^<]*)</tns:string>", auth)[0]
@@ -156,7 +159,7 @@ def main() -> None:
                 done = conn.execute(text("SELECT count(*) FROM job WHERE state = 'done'")).scalar_one()
             engine.dispose()
         finally:
-            for proc in (ours, bare):
+            for proc in servers:
                 proc.terminate()
                 proc.wait(10)
     print("QBWC round trip (sendRequestXML + receiveResponseXML) over HTTP, keep-alive, gunicorn 1 worker")
