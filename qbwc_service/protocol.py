@@ -387,11 +387,19 @@ class Protocol:
                 )
                 for job_id in in_flight
             ], None  # fmt: skip
+        # Any other error may have come after QuickBooks applied part of the message: like
+        # a lost reply, each job requeued is marked so that an Add is looked up first.
         outcomes = []
         for job_id, row in in_flight.items():
             decision = self.policy.decide_transport(row.attempts, row.max_attempts)
             if decision.action is Action.RETRY:
-                outcomes.append(jobs.Outcome(job_id, JobState.QUEUED, error=text, not_before=utcnow() + decision.delay))
+                outcomes.append(
+                    jobs.Outcome(
+                        job_id, JobState.QUEUED, error=text, not_before=utcnow() + decision.delay,
+                        message=text + "; QuickBooks may have applied it, so an Add is looked up before it goes again",
+                        set_progress=True, progress={"verify": True},
+                    )
+                )  # fmt: skip
             else:
                 outcomes.append(
                     jobs.Outcome(

@@ -96,6 +96,21 @@ def test_refused_message_is_not_marked(engine: Engine, company: NewCompany, prot
     assert [row(engine, i).progress for i in ids] == [None, None]
 
 
+def test_message_that_failed_in_quickbooks_is_marked(engine: Engine, company: NewCompany, protocol: Protocol) -> None:
+    """Any other hresult may come after part of the message was applied: requeued jobs are looked up first."""
+    ids = [enqueue(engine, "customer_add", {"name": n}) for n in ("A", "B")]
+    ticket = start(protocol, company)
+    send(protocol, ticket)
+    assert protocol.receive_response_xml(ticket, "", "0x80040422", "QuickBooks stopped responding") == -1
+    assert [(row(engine, i).state, row(engine, i).progress) for i in ids] == [(JobState.QUEUED, {"verify": True})] * 2
+    assert "looked up before it goes again" in last_message(engine, ids[0])
+    protocol.close_connection(ticket)
+    with engine.begin() as conn:  # the back-off has passed
+        conn.execute(Job.__table__.update().values(not_before=None))
+    ticket = start(protocol, company)
+    assert [r.tag for r in send(protocol, ticket)] == ["CustomerQueryRq", "CustomerQueryRq"]
+
+
 def test_typed_customer_add_is_looked_up_by_full_name(engine: Engine, company: NewCompany, protocol: Protocol) -> None:
     """A requeued sub-customer add is sent as a CustomerQueryRq for Parent:Name under requestID id.1."""
     job_id = enqueue(engine, "customer_add", {"name": "Brakes", "parent_ref": {"full_name": "Zoë's Garage"}})
