@@ -28,16 +28,24 @@ def build_document(
 ) -> bytes:
     """Wrap ``(requestID, *Rq element)`` pairs into one complete qbXML request document.
 
-    Each element gets its ``requestID`` attribute set (the element itself is changed).
+    Each element gets its ``requestID`` attribute set; the elements are moved into the
+    new document, so pass copies when you mean to keep them. (One tree serialized once is
+    faster than :func:`join_document` over each element's text, when there is no text yet.)
     """
-    serialized = []
+    version = normalize_version(version)
+    root = etree.Element("QBXML")
+    msgs = etree.SubElement(root, "QBXMLMsgsRq", onError=str(OnError(on_error)))
     for request_id, element in requests:
         tag = element.tag if isinstance(element.tag, str) else repr(element.tag)
         if not tag.endswith("Rq"):
             raise BuilderError(f"{tag} is not a qbXML request element (…Rq)")
         element.set("requestID", str(request_id))
-        serialized.append(serialize_request(element))
-    return join_document(serialized, version=version, on_error=on_error).encode("utf-8")
+        element.tail = None
+        msgs.append(element)
+    if not len(msgs):
+        raise BuilderError("a qbXML message needs at least one request")
+    root.addprevious(etree.ProcessingInstruction("qbxml", f'version="{version}"'))
+    return bytes(etree.tostring(etree.ElementTree(root), xml_declaration=True, encoding="utf-8"))
 
 
 def serialize_request(element: etree._Element) -> str:
@@ -52,7 +60,8 @@ def join_document(
 
     Each item is the output of :func:`serialize_request` for an element that carries its
     ``requestID``. A caller that keeps the text of every request (the service stores what
-    it sent) builds the document from that text instead of serializing twice.
+    it sent) builds the document from that text instead of serializing twice. The result is
+    byte for byte what :func:`build_document` makes of the same elements.
     """
     if not requests:
         raise BuilderError("a qbXML message needs at least one request")
