@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     desc,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -193,8 +194,15 @@ class Job(Base):
         CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
         # Matches the lease's ORDER BY priority DESC, id: no sort, however deep the queue.
         Index("ix_job_next", "company_id", "state", desc("priority"), "id"),
-        Index("ix_job_ticket", "ticket"),
+        # Serves the admin lists by state, and the few jobs in flight (looked up by ticket).
         Index("ix_job_state_id", "state", "id"),
+        # The dependents of a job: failed with it, or released when it is done.
+        Index(
+            "ix_job_depends_on",
+            "depends_on_id",
+            sqlite_where=text("depends_on_id IS NOT NULL"),
+            postgresql_where=text("depends_on_id IS NOT NULL"),
+        ),
         Index("ix_job_created", "created_at", "id"),
     )
 
