@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs
 from .config import Settings, load_settings
@@ -68,7 +69,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return {"status": "ok"}, 200
 
     app.teardown_appcontext(_close_db)
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/qbwc": make_soap_app(services.protocol)})  # type: ignore[method-assign]
+    wsgi: Any = DispatcherMiddleware(app.wsgi_app, {"/qbwc": make_soap_app(services.protocol)})
+    if settings.proxy_hops > 0:
+        # Only as many X-Forwarded-* entries as there are proxies of ours: the rest is the client's word.
+        hops = settings.proxy_hops
+        wsgi = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops)
+    app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app
 
 

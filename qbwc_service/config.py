@@ -57,6 +57,9 @@ class Settings:
     #: Failed staff logins per e-mail and address within the window before logins are refused.
     login_max_failures: int = 5
     login_window_seconds: int = 900
+    #: Reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host are trusted
+    #: (0: none, the client's address is the connection's).
+    proxy_hops: int = 0
 
     @property
     def effective_database_url(self) -> str:

@@ -199,8 +199,8 @@ def _run(conn: Executor, stmt: ClauseElement, params: Any, many: bool) -> tuple[
     prepared = prepare(stmt, conn.dialect)
     cursor = driver.cursor()
     args: Any = [prepared.parameters(p) for p in params] if many else prepared.parameters(params)
-    if echo:  # QBWC_SQL_ECHO: log it as SQLAlchemy would
-        logging.getLogger("sqlalchemy.engine.Engine").info("%s [prepared] %r", prepared.sql, args)
+    if echo:  # QBWC_SQL_ECHO: the statement, as SQLAlchemy logs its own (not the values: tickets are secrets)
+        logging.getLogger("sqlalchemy.engine.Engine").info("%s [prepared]", prepared.sql)
     try:
         if many:
             cursor.executemany(prepared.sql, args)

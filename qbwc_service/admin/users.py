@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from qbwc_service.errors import Conflict, QbwcError
+from qbwc_service.errors import Conflict, NotFound, QbwcError
 from qbwc_service.models import LoginFailure, Role, StaffUser, utcnow
 from qbwc_service.tokens import hash_secret, verify_secret
 
@@ -20,6 +20,13 @@ MIN_PASSWORD = 10
 
 class InvalidUser(QbwcError):
     """A staff user's e-mail address, role or password is not acceptable."""
+
+
+class UserNotFound(NotFound):
+    """No staff user has this e-mail address."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"no staff user {email!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +47,7 @@ def create_user(conn: Connection, email: str, password: str, role: Role | str) -
         role = Role(role)
     except ValueError:
         raise InvalidUser(f"the role is admin or support, not {role!r}") from None
-    if len(password) < MIN_PASSWORD:
-        raise InvalidUser(f"the password must be at least {MIN_PASSWORD} characters")
+    _valid_password(password)
     try:
         with conn.begin_nested():
             user_id = conn.execute(
@@ -52,6 +58,40 @@ def create_user(conn: Connection, email: str, password: str, role: Role | str) -
     except IntegrityError:
         raise Conflict(f"a staff user {email!r} already exists") from None
     return NewUser(user_id, email, role)
+
+
+def _valid_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidUser(f"the password must be at least {MIN_PASSWORD} characters")
+    return password
+
+
+def list_users(conn: Connection) -> list[dict[str, object]]:
+    """Every staff user, oldest first: id, e-mail, role, whether active, last login."""
+    rows = conn.execute(
+        select(StaffUser.id, StaffUser.email, StaffUser.role, StaffUser.active, StaffUser.last_login_at)
+        .order_by(StaffUser.id)
+    )  # fmt: skip
+    return [
+        {"id": r.id, "email": r.email, "role": str(r.role), "active": r.active, "last_login_at": r.last_login_at}
+        for r in rows
+    ]
+
+
+def set_active(conn: Connection, email: str, active: bool) -> None:
+    """Enable or disable a user; a disabled user's open pages log out on their next request."""
+    _update(conn, email, active=active)
+
+
+def set_password(conn: Connection, email: str, password: str) -> None:
+    """Give a user a new password (argon2-hashed); the old one stops working at once."""
+    _update(conn, email, password_hash=hash_secret(_valid_password(password)))
+
+
+def _update(conn: Connection, email: str, **values: object) -> None:
+    email = email.strip().lower()
+    if conn.execute(update(StaffUser).where(StaffUser.email == email).values(**values)).rowcount != 1:
+        raise UserNotFound(email)
 
 
 def check_password(conn: Connection, email: str, password: str) -> int | None:

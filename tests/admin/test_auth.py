@@ -89,6 +89,28 @@ def test_wrong_password_is_refused_and_counted(client: FlaskClient, engine: Engi
     assert [tuple(r) for r in rows] == [(ADMIN, "127.0.0.1")]
 
 
+@pytest.mark.parametrize(("hops", "counted_ip"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_failures_count_the_client_address_behind_trusted_proxies(
+    db_url: str, engine: Engine, staff: None, hops: int, counted_ip: str
+) -> None:
+    """X-Forwarded-For is believed only with QBWC_PROXY_HOPS set, and then only the proxy's own entry."""
+    from tests.conftest import make_test_app
+
+    app = make_test_app(db_url, proxy_hops=hops)
+    app.config["WTF_CSRF_ENABLED"] = False
+    try:
+        with app.test_client() as client:
+            forged_then_real = {"X-Forwarded-For": "198.51.100.1, 203.0.113.9"}
+            response = client.post(
+                "/login", data={"email": ADMIN, "password": "wrong password!"}, headers=forged_then_real
+            )
+            assert response.status_code == 401
+    finally:
+        app.extensions["qbwc"].engine.dispose()
+    with engine.connect() as conn:
+        assert conn.execute(select(LoginFailure.ip)).scalars().all() == [counted_ip]
+
+
 def test_unknown_user_is_refused_like_a_wrong_password(client: FlaskClient) -> None:
     """An unknown e-mail gets the same answer as a wrong password."""
     response = login(client, "nobody@example.com")

@@ -81,6 +81,42 @@ def test_create_refuses_short_passwords_duplicates_and_bad_roles(runner: CliRunn
     assert bad.exit_code == 2
 
 
+def test_list_disable_enable_and_reset_password(runner: CliRunner, db_url: str) -> None:
+    """An admin manages staff from the shell: list them, lock one out, let them back, set a new password."""
+    from qbwc_service.admin.users import check_password
+
+    create = ["user", "create", "sam@example.com", "--role", "support", "--password-stdin"]
+    assert runner.invoke(main, create, input=PASSWORD + "\n").exit_code == 0
+    listed = runner.invoke(main, ["--json", "user", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert [(u["email"], u["role"], u["active"], u["last_login_at"]) for u in json.loads(listed.stdout)] == [
+        ("sam@example.com", "support", True, None)
+    ]
+    engine = make_engine(db_url)
+    try:
+
+        def can_log_in(password: str) -> bool:
+            with engine.begin() as conn:
+                return check_password(conn, "sam@example.com", password) is not None
+
+        assert can_log_in(PASSWORD)
+        assert runner.invoke(main, ["user", "disable", "Sam@Example.com"]).exit_code == 0
+        assert not can_log_in(PASSWORD)
+        assert "disabled" in runner.invoke(main, ["user", "list"]).output
+        assert runner.invoke(main, ["user", "enable", "sam@example.com"]).exit_code == 0
+        assert can_log_in(PASSWORD)
+        new = "another long password"
+        reset = runner.invoke(main, ["user", "password", "sam@example.com"], input=f"{new}\n{new}\n")
+        assert reset.exit_code == 0, reset.output
+        assert can_log_in(new) and not can_log_in(PASSWORD)
+    finally:
+        engine.dispose()
+    short = runner.invoke(main, ["--json", "user", "password", "sam@example.com", "--password-stdin"], input="x\n")
+    assert short.exit_code == 1 and "at least 10 characters" in json.loads(short.stdout)["error"]
+    missing = runner.invoke(main, ["--json", "user", "disable", "nobody@example.com"])
+    assert missing.exit_code == 1 and json.loads(missing.stdout) == {"error": "no staff user 'nobody@example.com'"}
+
+
 def test_migrations_match_the_models(db_url: str) -> None:
     """After every migration, alembic finds no difference between the models and the schema."""
     engine = make_engine(db_url)
