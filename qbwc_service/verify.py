@@ -2,8 +2,10 @@
 
 When the reply to a request is lost, :func:`jobs.release` marks the job ``{"verify": true}``.
 Before such an Add is sent again, :func:`check_for` builds a query for the record it would
-create: a list entry by FullName, a transaction by RefNumber (and its customer or vendor).
-:func:`found_in` reads QuickBooks' answer to that query.
+create: a list entry by FullName, a transaction by RefNumber. A transaction found must also
+reference the job's customer or vendor, carry its TxnDate when the job gives one, and for
+a journal entry add up to the same debits: RefNumbers repeat, and adopting someone else's
+record would lose the job. :func:`found_in` reads QuickBooks' answer to that query.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
@@ -35,6 +38,9 @@ class Check:
     query: etree._Element
     #: ``{"tag": "CustomerRef", "ListID" or "FullName": value}``, or None when any match will do.
     entity: dict[str, str] | None
+    #: What a found transaction must also show: ``TxnDate``, and ``debits`` (a journal
+    #: entry's total of debit lines); None when nothing more is known.
+    expect: dict[str, str] | None = None
 
 
 def needs_check(progress: Mapping[str, Any] | None) -> bool:
@@ -49,7 +55,7 @@ def checking(progress: Mapping[str, Any] | None) -> bool:
 
 def progress_of(check: Check) -> dict[str, Any]:
     """The ``progress`` a job carries while its check is in flight."""
-    return {"verify": True, "checking": True, "entity": check.entity}
+    return {"verify": True, "checking": True, "entity": check.entity, "expect": check.expect}
 
 
 @functools.cache
@@ -104,6 +110,10 @@ def check_for(kind: str, payload: Mapping[str, Any], version: str, country: str)
         entity = _entity_of_element(body)
         if name:
             name = _full_name(name, parent_name, parent is not None)
+        txn_date = body.findtext("TxnDate")
+        debits = (
+            [a.text or "" for a in body.iterfind("JournalDebitLine/Amount")] if tag == "JournalEntryAddRq" else None
+        )
     else:
         if not kind.endswith("_add") or kind not in KINDS:
             return None
@@ -114,31 +124,60 @@ def check_for(kind: str, payload: Mapping[str, Any], version: str, country: str)
             parent_name = parent_ref.get("full_name") if isinstance(parent_ref, Mapping) else None
             name = _full_name(str(name), parent_name, parent_ref is not None)
         entity = _entity_of_payload(payload)
+        txn_date = payload.get("txn_date")
+        lines = payload.get("lines") or []
+        debits = (
+            [str(ln.get("amount")) for ln in lines if ln.get("side") == "debit"]
+            if kind == "journal_entry_add"
+            else None
+        )
     if name:
         return Check(_query(query_tag, "FullName", name, version, country), None)
     if ref_number:
-        return Check(_query(query_tag, "RefNumber", str(ref_number), version, country), entity)
+        expect = {"TxnDate": str(txn_date)} if txn_date else {}
+        if debits is not None:
+            expect["debits"] = str(_total(debits))
+        query = _query(query_tag, "RefNumber", str(ref_number), version, country, lines=debits is not None)
+        return Check(query, entity, expect or None)
     raise Unverifiable
 
 
-def _query(tag: str, field: str, value: str, version: str, country: str) -> etree._Element:
-    """``<…QueryRq><FullName|RefNumber>value</…></…QueryRq>``, typed when qbxml_builders knows the query."""
+def _total(amounts: list[str]) -> Decimal:
+    """The sum of money amounts; one that is not a number makes the sum match nothing."""
+    try:
+        return sum((Decimal(a) for a in amounts), Decimal(0))
+    except InvalidOperation:
+        return Decimal("NaN")
+
+
+def _query(tag: str, field: str, value: str, version: str, country: str, *, lines: bool = False) -> etree._Element:
+    """``<…QueryRq><FullName|RefNumber>value</…></…QueryRq>``, typed when qbxml_builders knows the query.
+
+    ``lines``: ask for the line items too (a journal entry's debits are compared).
+    """
     typed = _query_kinds().get(tag)
     if typed is not None:
         key = "full_names" if field == "FullName" else "ref_numbers"
-        return build_request(typed, {key: [value]}, version, country)
-    query = etree.Element(tag)
-    etree.SubElement(query, field).text = value
-    return query
+        query: dict[str, Any] = {key: [value]}
+        if lines:
+            query["include_line_items"] = True
+        return build_request(typed, query, version, country)
+    element = etree.Element(tag)
+    etree.SubElement(element, field).text = value
+    if lines:
+        etree.SubElement(element, "IncludeLineItems").text = "true"
+    return element
 
 
 def found_in(rs: etree._Element, progress: Mapping[str, Any]) -> dict[str, str] | None:
     """The ids of the record a check's answer holds (matching its entity), or None."""
-    entity = progress.get("entity")
+    entity, expect = progress.get("entity"), progress.get("expect")
     for ret in rs:
         if not isinstance(ret.tag, str) or not ret.tag.endswith("Ret"):
             continue
         if entity and not _references(ret, entity):
+            continue
+        if expect and not _shows(ret, expect):
             continue
         found = ret_to_dict(ret)
         return {k: str(found[k]) for k in _ID_KEYS if k in found}
@@ -152,3 +191,13 @@ def _references(ret: etree._Element, entity: Mapping[str, str]) -> bool:
     if "ListID" in entity:
         return ref.findtext("ListID") == entity["ListID"]
     return (ref.findtext("FullName") or "").casefold() == entity["FullName"].casefold()
+
+
+def _shows(ret: etree._Element, expect: Mapping[str, str]) -> bool:
+    """Whether a found transaction has the job's date and (a journal entry) its debits."""
+    if "TxnDate" in expect and ret.findtext("TxnDate") != expect["TxnDate"]:
+        return False
+    if "debits" in expect:
+        found = _total([a.text or "" for a in ret.iterfind("JournalDebitLine/Amount")])
+        return found == Decimal(expect["debits"])
+    return True

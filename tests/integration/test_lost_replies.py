@@ -168,6 +168,31 @@ def test_invoice_is_looked_up_by_ref_number_and_adopted(
     assert done.state == JobState.DONE and done.result["TxnID"] == "1A-1" and done.result["EditSequence"] == "17"
 
 
+def test_journal_entry_with_other_debits_is_no_match(engine: Engine, company: NewCompany, protocol: Protocol) -> None:
+    """Journal entries share RefNumbers: the lookup reads their lines, and one with other debits is not ours."""
+    entry = {
+        "ref_number": "ADJ",
+        "lines": [
+            {"side": "debit", "account_ref": {"full_name": "Checking"}, "amount": "250.00"},
+            {"side": "credit", "account_ref": {"full_name": "Services Income"}, "amount": "250.00"},
+        ],
+    }
+    job_id = enqueue(engine, "journal_entry_add", entry)
+    lose_reply(protocol, company)
+    ticket = start(protocol, company)
+    (query,) = send(protocol, ticket)
+    assert (query.tag, query.findtext("RefNumber"), query.findtext("IncludeLineItems")) == (
+        "JournalEntryQueryRq", "ADJ", "true",
+    )  # fmt: skip
+    other = "<JournalEntryRet><TxnID>5-1</TxnID><RefNumber>ADJ</RefNumber><JournalDebitLine><Amount>90.00</Amount>"
+    other += "</JournalDebitLine></JournalEntryRet>"
+    answer = rs(query.get("requestID"), name="JournalEntryQueryRs", ret=other)
+    assert protocol.receive_response_xml(ticket, response_doc(answer), "", "") < 100
+    assert row(engine, job_id).state == JobState.QUEUED
+    (add,) = send(protocol, ticket)
+    assert add.tag == "JournalEntryAddRq" and add.get("requestID") == f"{job_id}.1"
+
+
 def test_invoice_of_another_customer_is_no_match(engine: Engine, company: NewCompany, protocol: Protocol) -> None:
     """An invoice with the same RefNumber for another customer is not ours: the add is sent next, uncounted."""
     job_id = enqueue(engine, "invoice_add", INVOICE)

@@ -78,3 +78,53 @@ def test_found_in_matches_the_entity_and_returns_ids() -> None:
     )
     assert found_in(rs, progress_of(check)) == {"TxnID": "2-1", "EditSequence": "9", "RefNumber": "P1"}
     assert found_in(etree.fromstring('<ReceivePaymentQueryRs statusCode="1"/>'), progress_of(check)) is None
+
+
+def test_journal_entry_is_found_only_with_its_debits() -> None:
+    """A journal entry's lookup asks for line items; one with the RefNumber but other debits is not it."""
+    payload = {
+        "ref_number": "ADJ",
+        "lines": [
+            {"side": "debit", "account_ref": {"full_name": "Checking"}, "amount": "200.00"},
+            {"side": "debit", "account_ref": {"full_name": "Savings"}, "amount": "50.00"},
+            {"side": "credit", "account_ref": {"full_name": "Income"}, "amount": "250.00"},
+        ],
+    }
+    check = check_for("journal_entry_add", payload, "13.0", "US")
+    assert check is not None
+    assert (check.query.tag, check.query.findtext("RefNumber"), check.query.findtext("IncludeLineItems")) == (
+        "JournalEntryQueryRq", "ADJ", "true",
+    )  # fmt: skip
+
+    def entry(txn_id: str, *debits: str) -> str:
+        lines = "".join(f"<JournalDebitLine><Amount>{d}</Amount></JournalDebitLine>" for d in debits)
+        return f"<JournalEntryRet><TxnID>{txn_id}</TxnID><RefNumber>ADJ</RefNumber>{lines}</JournalEntryRet>"
+
+    def answer(*entries: str) -> etree._Element:
+        return etree.fromstring(f'<JournalEntryQueryRs statusCode="0">{"".join(entries)}</JournalEntryQueryRs>')
+
+    assert found_in(answer(entry("1-1", "75.00")), progress_of(check)) is None
+    both = answer(entry("1-1", "75.00"), entry("2-1", "200", "50.00"))
+    assert found_in(both, progress_of(check)) == {"TxnID": "2-1", "RefNumber": "ADJ"}
+
+
+def test_transaction_with_a_date_is_found_only_on_that_date() -> None:
+    """A raw InvoiceAddRq with a TxnDate matches only an invoice of that customer on that date."""
+    request = (
+        "<InvoiceAddRq><InvoiceAdd><CustomerRef><FullName>Zoë</FullName></CustomerRef>"
+        "<TxnDate>2026-11-20</TxnDate><RefNumber>A-1</RefNumber></InvoiceAdd></InvoiceAddRq>"
+    )
+    check = check_for("qbxml", {"request": request}, "13.0", "US")
+    assert check is not None and check.expect == {"TxnDate": "2026-11-20"}
+    assert check.query.find("IncludeLineItems") is None
+
+    def invoice(txn_id: str, day: str) -> str:
+        return (
+            f"<InvoiceRet><TxnID>{txn_id}</TxnID><CustomerRef><FullName>Zoë</FullName></CustomerRef>"
+            f"<TxnDate>{day}</TxnDate><RefNumber>A-1</RefNumber></InvoiceRet>"
+        )
+
+    last_year = etree.fromstring(f'<InvoiceQueryRs statusCode="0">{invoice("1-1", "2025-11-20")}</InvoiceQueryRs>')
+    assert found_in(last_year, progress_of(check)) is None
+    ours = etree.fromstring(f'<InvoiceQueryRs statusCode="0">{invoice("2-1", "2026-11-20")}</InvoiceQueryRs>')
+    assert found_in(ours, progress_of(check)) == {"TxnID": "2-1", "RefNumber": "A-1"}
