@@ -179,26 +179,22 @@ def _has_work_stmt() -> Any:
 
 
 @functools.cache
-def _candidates_stmt(dialect: str) -> Any:
+def _candidates_stmt(dialect: str, of_session: bool = False) -> Any:
+    """Ready jobs of ``:p_company``, highest priority first, then oldest.
+
+    ``of_session``: of the company of the open session ``:p_ticket`` instead, each row
+    led by the session's columns (no row when no job is ready or no such session is open).
+    """
     columns = (J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
-    stmt = select(*columns).where(_ready_clause()).order_by(J.c.priority.desc(), J.c.id)
-    stmt = stmt.limit(bindparam("p_limit"))
-    return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
-
-
-@functools.cache
-def _session_candidates_stmt(dialect: str) -> Any:
-    """The open session of ``:p_ticket`` (one row per candidate job, none when there is none)."""
-    session = (S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country)
-    columns = (*session, J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step,
-               J.c.progress)  # fmt: skip
-    stmt = (
-        select(*columns)
-        .select_from(J.join(S, S.c.company_id == J.c.company_id))
-        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN, _ready_clause(of_session=True))
-        .order_by(J.c.priority.desc(), J.c.id)
-        .limit(bindparam("p_limit"))
-    )
+    if of_session:
+        stmt = (
+            select(S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country, *columns)
+            .select_from(J.join(S, S.c.company_id == J.c.company_id))
+            .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+        )
+    else:
+        stmt = select(*columns)
+    stmt = stmt.where(_ready_clause(of_session)).order_by(J.c.priority.desc(), J.c.id).limit(bindparam("p_limit"))
     return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
 
 
@@ -297,7 +293,7 @@ def session_candidates(
     such open session).
     """
     params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_limit": limit}
-    rows = prepared.fetch(conn, _session_candidates_stmt(conn.dialect.name), params)
+    rows = prepared.fetch(conn, _candidates_stmt(conn.dialect.name, of_session=True), params)
     return (rows[0] if rows else None), _leased(rows)
 
 
