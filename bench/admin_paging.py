@@ -19,12 +19,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine, insert, select, text
 
-from qbwc_service import create_app, migrate
-from qbwc_service.admin.forms import read_job_filters
-from qbwc_service.admin.paging import job_page
-from qbwc_service.admin.users import create_user
-from qbwc_service.db import make_engine
-from qbwc_service.models import Company, Job, JobState
+from qbwc_service import create_app
+from qbwc_service.accounts.staff import create_user
+from qbwc_service.db import migrate
+from qbwc_service.db.engine import make_engine
+from qbwc_service.db.models import Company, Job, JobState
+from qbwc_service.web.admin.forms import read_job_filters
+from qbwc_service.web.admin.paging import job_page
 
 STATES = [JobState.DONE] * 80 + [JobState.FAILED] * 10 + [JobState.QUEUED] * 8 + [JobState.CANCELLED] * 2
 #: Companies in the benchmark cannot log in: their token hash is a placeholder.
@@ -129,7 +130,7 @@ def main() -> None:
 
         with engine.connect() as conn:
             plan_filters = read_job_filters({"company": "7", "state": "failed", "before": str(deep)})
-            from qbwc_service.admin.paging import _filtered  # the page's WHERE clause, for its plan
+            from qbwc_service.web.admin.paging import _filtered  # the page's WHERE clause, for its plan
 
             stmt = _filtered(select(Job.id), plan_filters).where(Job.id < deep).order_by(Job.id.desc()).limit(51)
             compiled = stmt.compile(engine, compile_kwargs={"literal_binds": True})

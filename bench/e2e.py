@@ -20,8 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from qbwc_service import migrate
-from qbwc_service.db import make_engine
+from qbwc_service.db import migrate
+from qbwc_service.db.engine import make_engine
 from qbwc_service.simulator.run import Simulation
 
 

@@ -95,8 +95,10 @@ def run_rounds(url: str, ticket: str, rounds: int) -> list[float]:
 
 
 def prepare_service(db_url: str, jobs_count: int) -> tuple[str, str]:
-    from qbwc_service import companies, jobs, migrate
-    from qbwc_service.db import make_engine
+    from qbwc_service.accounts import companies
+    from qbwc_service.db import migrate
+    from qbwc_service.db.engine import make_engine
+    from qbwc_service.queue import jobs
 
     engine = make_engine(db_url)
     migrate.upgrade(engine)
@@ -152,7 +154,7 @@ def main() -> None:
                 block_ratios.append(statistics.fmean(ours_block) / statistics.fmean(bare_block))
             from sqlalchemy import text
 
-            from qbwc_service.db import make_engine
+            from qbwc_service.db.engine import make_engine
 
             engine = make_engine(db_url)
             with engine.connect() as conn:

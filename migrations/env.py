@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, text
 
-from qbwc_service.db import make_engine
-from qbwc_service.models import Base
+from qbwc_service.db.engine import make_engine
+from qbwc_service.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -12,6 +12,6 @@ if TYPE_CHECKING:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the WSGI application (see :func:`qbwc_service.app.create_app`)."""
-    from .app import create_app as _create_app
+    from qbwc_service.app import create_app as _create_app
 
     return _create_app(config)

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import Engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import logs
-from .config import Settings, load_settings
-from .db import make_engine, make_sessionmaker
-from .protocol import Protocol
-from .soap import make_soap_app
+from qbwc_service import logs
+from qbwc_service.config import load_settings
+from qbwc_service.db.engine import make_engine, make_sessionmaker
+from qbwc_service.qbwc.protocol import Protocol
+from qbwc_service.qbwc.soap import make_soap_app
+from qbwc_service.web import admin, context
+from qbwc_service.web.api import bp as api_bp
 
-csrf = CSRFProtect()
-
-
-@dataclass(frozen=True)
-class Services:
-    """What one application instance shares between requests."""
-
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    protocol: Protocol
+#: Where the application keeps its :class:`~qbwc_service.qbwc.protocol.Protocol` (tests reach it here).
+PROTOCOL_EXTENSION = "qbwc_protocol"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -38,7 +29,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     logs.configure(settings.log_level)
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
-    services = Services(settings, engine, make_sessionmaker(engine), Protocol(engine, settings))
+    protocol = Protocol(engine, settings)
 
     app = Flask(__name__, instance_path=None)
     app.config.update(
@@ -49,12 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         WTF_CSRF_TIME_LIMIT=None,
     )
-    app.extensions["qbwc"] = services
-    csrf.init_app(app)
-
-    from . import admin
-    from .api import bp as api_bp
-
+    context.init_app(app, context.Services(settings, engine, make_sessionmaker(engine)))
+    app.extensions[PROTOCOL_EXTENSION] = protocol
+    csrf = CSRFProtect(app)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
     admin.init_app(app)
@@ -68,33 +56,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             return {"status": "unavailable"}, 503
         return {"status": "ok"}, 200
 
-    app.teardown_appcontext(_close_db)
-    wsgi: Any = DispatcherMiddleware(app.wsgi_app, {"/qbwc": make_soap_app(services.protocol)})
+    wsgi: Any = DispatcherMiddleware(app.wsgi_app, {"/qbwc": make_soap_app(protocol)})
     if settings.proxy_hops > 0:
         # Only as many X-Forwarded-* entries as there are proxies of ours: the rest is the client's word.
         hops = settings.proxy_hops
         wsgi = ProxyFix(wsgi, x_for=hops, x_proto=hops, x_host=hops)
     app.wsgi_app = wsgi  # type: ignore[method-assign]
     return app
-
-
-def services() -> Services:
-    """The current application's services."""
-    found: Services = current_app.extensions["qbwc"]
-    return found
-
-
-def get_db() -> Session:
-    """The request's ORM session, opened on first use and closed at teardown."""
-    if "db" not in g:
-        g.db = services().sessions()
-    db: Session = g.db
-    return db
-
-
-def _close_db(exc: BaseException | None) -> None:
-    db: Session | None = g.pop("db", None)
-    if db is not None:
-        if exc is not None:
-            db.rollback()
-        db.close()

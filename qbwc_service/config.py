@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from qbwc_service.errors import ConfigError
 
 PREFIX = "QBWC_"
 

@@ -17,8 +17,10 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from qbwc_service import companies, create_app, migrate
-from qbwc_service.db import make_engine
+from qbwc_service import create_app
+from qbwc_service.accounts import companies
+from qbwc_service.db import migrate
+from qbwc_service.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = ROOT.parent / "shared" / "spec"

@@ -6,11 +6,11 @@
 
 from __future__ import annotations
 
-from .company import CompanyFacts, Edition
-from .emulator import Handled, QuickBooksEmulator
-from .errors import FaultSpecError, HResultError, SimulatorError, SnapshotError
-from .faults import FaultInjector, FaultPlan, TransportFault
-from .store import Duplicate
+from qbwc_service.simulator.company import CompanyFacts, Edition
+from qbwc_service.simulator.emulator import Handled, QuickBooksEmulator
+from qbwc_service.simulator.errors import FaultSpecError, HResultError, SimulatorError, SnapshotError
+from qbwc_service.simulator.faults import FaultInjector, FaultPlan, TransportFault
+from qbwc_service.simulator.store import Duplicate
 
 __all__ = [
     "CompanyFacts",

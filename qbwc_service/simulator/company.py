@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from .errors import SnapshotError
+from qbwc_service.simulator.errors import SnapshotError
 
 
 class Edition(StrEnum):

@@ -12,16 +12,15 @@ from typing import Any
 
 from lxml import etree
 
+from qbwc_service.simulator import hcp, txns
+from qbwc_service.simulator.company import CompanyFacts
+from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
+from qbwc_service.simulator.faults import FaultInjector
+from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
+from qbwc_service.simulator.schema import content_order, load_schema, schema_version_for
+from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
+from qbwc_service.simulator.xmldata import Data, Value, fill, to_data
 from qbxml_builders.versions import normalize_version
-
-from . import hcp, txns
-from .company import CompanyFacts
-from .errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
-from .faults import FaultInjector
-from .kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
-from .schema import content_order, load_schema, schema_version_for
-from .store import Duplicate, Reject, Store, load_json
-from .xmldata import Data, Value, fill, to_data
 
 STATUS_OK = "Status OK"
 NO_MATCH = "A query request did not find a matching object in QuickBooks"

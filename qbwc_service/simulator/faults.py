@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from .errors import FaultSpecError
+from qbwc_service.simulator.errors import FaultSpecError
 
 #: hresults QuickBooks gives when it cannot do a request at all.
 HRESULTS: tuple[tuple[str, str], ...] = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from lxml import etree
 
-from .company import CompanyFacts
-from .schema import content_order
-from .store import Store
-from .xmldata import Data, to_element
+from qbwc_service.simulator.company import CompanyFacts
+from qbwc_service.simulator.schema import content_order
+from qbwc_service.simulator.store import Store
+from qbwc_service.simulator.xmldata import Data, to_element
 
 
 def build(query: str, facts: CompanyFacts, store: Store) -> etree._Element:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .xmldata import REPEATED
+from qbwc_service.simulator.xmldata import REPEATED
 
 
 @dataclass(frozen=True, slots=True)

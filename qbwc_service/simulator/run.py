@@ -13,16 +13,16 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from qbwc_service import companies, jobs
-from qbwc_service.models import Job, JobState
-
-from .company import CompanyFacts, Edition
-from .emulator import QuickBooksEmulator
-from .faults import FaultInjector, FaultPlan
-from .store import Duplicate
-from .webconnector import Outcome, SessionReport, WebConnector
-from .workload import PlannedJob, workload
-from .xmldata import Data
+from qbwc_service.accounts import companies
+from qbwc_service.db.models import Job, JobState
+from qbwc_service.queue import jobs
+from qbwc_service.simulator.company import CompanyFacts, Edition
+from qbwc_service.simulator.emulator import QuickBooksEmulator
+from qbwc_service.simulator.faults import FaultInjector, FaultPlan
+from qbwc_service.simulator.store import Duplicate
+from qbwc_service.simulator.webconnector import Outcome, SessionReport, WebConnector
+from qbwc_service.simulator.workload import PlannedJob, workload
+from qbwc_service.simulator.xmldata import Data
 
 FINAL = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
@@ -192,7 +192,7 @@ class Simulation:
     """Companies created through the service's API, each fed by its own Web Connector.
 
     The work is enqueued as a producer would: typed jobs (``customer_add``, ``invoice_add``,
-    ...) through :func:`qbwc_service.jobs.enqueue`, customer -> invoices -> payment chained
+    ...) through :func:`qbwc_service.queue.jobs.enqueue`, customer -> invoices -> payment chained
     with ``depends_on``. With ``raw`` the same requests go as ready-made ``qbxml`` jobs.
     """
 

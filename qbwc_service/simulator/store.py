@@ -11,10 +11,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from .company import CompanyFacts
-from .errors import SnapshotError
-from .kinds import KINDS, Kind, label
-from .xmldata import Data
+from qbwc_service.simulator.company import CompanyFacts
+from qbwc_service.simulator.errors import SnapshotError
+from qbwc_service.simulator.kinds import KINDS, Kind, label
+from qbwc_service.simulator.xmldata import Data
 
 SNAPSHOT_FORMAT = 1
 CENT = Decimal("0.01")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from .kinds import Kind
-from .store import CENT, Reject, money, number, ref_id
-from .xmldata import Data
+from qbwc_service.simulator.kinds import Kind
+from qbwc_service.simulator.store import CENT, Reject, money, number, ref_id
+from qbwc_service.simulator.xmldata import Data
 
 if TYPE_CHECKING:
-    from .emulator import QuickBooksEmulator
+    from qbwc_service.simulator.emulator import QuickBooksEmulator
 
 ZERO = Decimal("0")
 _LINE = {"Invoice": "InvoiceLine", "SalesReceipt": "SalesReceiptLine"}

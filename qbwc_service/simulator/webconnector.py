@@ -13,10 +13,10 @@ from zeep import Client, Settings
 from zeep.exceptions import Error as ZeepError
 from zeep.transports import Transport
 
-from .emulator import QuickBooksEmulator
-from .errors import HResultError
-from .faults import FaultInjector, TransportFault
-from .schema import spec_dir
+from qbwc_service.simulator.emulator import QuickBooksEmulator
+from qbwc_service.simulator.errors import HResultError
+from qbwc_service.simulator.faults import FaultInjector, TransportFault
+from qbwc_service.simulator.schema import spec_dir
 
 BINDING = "{http://developer.intuit.com/}QBWebConnectorSvcSoap"
 

@@ -6,7 +6,7 @@ from typing import Union
 
 from lxml import etree
 
-from .schema import ContentOrder
+from qbwc_service.simulator.schema import ContentOrder
 
 #: A record or aggregate: simple children as text, aggregates as mappings, repeats as lists.
 Data = dict[str, "Value"]

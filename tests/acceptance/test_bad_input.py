@@ -6,9 +6,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, func, select
 
-from qbwc_service import jobs
-from qbwc_service.companies import NewCompany
-from qbwc_service.models import Job, JobEvent, JobState
+from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.db.models import Job, JobEvent, JobState
+from qbwc_service.queue import jobs
 from tests.conftest import LiveServer, make_test_app
 from tests.helpers import SOAP_ENVELOPE, customer_add, qbwc, soap_post
 

@@ -9,9 +9,10 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import Engine, select, update
 
-from qbwc_service import companies, jobs
-from qbwc_service.companies import NewCompany
-from qbwc_service.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
+from qbwc_service.accounts import companies
+from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.db.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
+from qbwc_service.queue import jobs
 from tests.conftest import LiveServer
 from tests.helpers import HCP_RESPONSE, customer_add, customer_ret, qbwc, response_doc, rs
 

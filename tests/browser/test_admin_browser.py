@@ -13,9 +13,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, insert, update
 
-from qbwc_service.models import Company, QbwcSession, SessionState, utcnow
-from tests.admin.factories import ADMIN, PASSWORD, done_job, failed_job, make_user, queue_job
+from qbwc_service.db.models import Company, QbwcSession, SessionState, utcnow
 from tests.conftest import ROOT, LiveServer, make_test_app
+from tests.integration.admin.factories import ADMIN, PASSWORD, done_job, failed_job, make_user, queue_job
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +52,7 @@ def server(sqlite_url: str) -> Iterator[tuple[LiveServer, Engine]]:
 
 def _seed(engine: Engine) -> int:
     """Give acme a history: done, queued and failed jobs, and two Web Connector sessions."""
-    from qbwc_service import companies
+    from qbwc_service.accounts import companies
 
     with engine.begin() as conn:
         companies.create_company(conn, "acme", "acme-qbwc", company_file=r"C:\Books\acme.qbw")

@@ -7,9 +7,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, insert
 
-from qbwc_service.companies import NewCompany
-from qbwc_service.models import ApiKey, utcnow
-from qbwc_service.tokens import new_api_key
+from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.accounts.credentials import new_api_key
+from qbwc_service.db.models import ApiKey, utcnow
 from tests.helpers import customer_add
 
 

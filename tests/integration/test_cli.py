@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from qbwc_service.cli import main
 from qbwc_service.config import load_settings
-from qbwc_service.db import make_engine
-from qbwc_service.models import Job
-from qbwc_service.protocol import Protocol
+from qbwc_service.db.engine import make_engine
+from qbwc_service.db.models import Job
+from qbwc_service.qbwc.protocol import Protocol
 from tests.helpers import customer_add
 
 

@@ -9,11 +9,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, select
 
-from qbwc_service import jobs
-from qbwc_service.companies import NewCompany
+from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.config import load_settings
-from qbwc_service.models import Job, JobEvent, JobState, utcnow
-from qbwc_service.protocol import Protocol
+from qbwc_service.db.models import Job, JobEvent, JobState, utcnow
+from qbwc_service.qbwc.protocol import Protocol
+from qbwc_service.queue import jobs
 from tests.helpers import customer_add, customer_ret, response_doc, rs
 
 INVOICE = {"customer_ref": {"full_name": "Zoë's Garage"}, "ref_number": "INV-1001", "lines": [{"desc": "Brakes"}]}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from qbwc_service import migrate
-from qbwc_service.db import make_engine
+from qbwc_service.db import migrate
+from qbwc_service.db.engine import make_engine
 
 
 def test_upgrade_head_matches_the_models(db_url: str) -> None:

@@ -16,9 +16,10 @@ import requests
 from lxml import etree
 from sqlalchemy import Engine, select
 
-from qbwc_service import companies, jobs
-from qbwc_service.db import make_engine
-from qbwc_service.models import Job, JobState, QbwcSession
+from qbwc_service.accounts import companies
+from qbwc_service.db.engine import make_engine
+from qbwc_service.db.models import Job, JobState, QbwcSession
+from qbwc_service.queue import jobs
 from tests.helpers import customer_add, qbwc, response_doc, rs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

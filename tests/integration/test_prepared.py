@@ -9,9 +9,10 @@ import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from qbwc_service import jobs, prepared
-from qbwc_service.companies import NewCompany
-from qbwc_service.models import Job, JobEvent, JobState
+from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.db import prepared
+from qbwc_service.db.models import Job, JobEvent, JobState
+from qbwc_service.queue import jobs
 
 J = Job.metadata.tables["job"]
 E = JobEvent.metadata.tables["job_event"]

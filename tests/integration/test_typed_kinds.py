@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from lxml import etree
 from sqlalchemy import Engine, select
 
-from qbwc_service import jobs
+from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.cli import main
-from qbwc_service.companies import NewCompany
+from qbwc_service.db.models import Job, JobState
 from qbwc_service.errors import PayloadError
-from qbwc_service.models import Job, JobState
-from qbwc_service.protocol import Protocol
+from qbwc_service.qbwc.protocol import Protocol
+from qbwc_service.queue import jobs
 from tests.helpers import customer_ret, response_doc, rs
 
 INVOICE = {

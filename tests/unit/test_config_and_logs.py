@@ -9,7 +9,7 @@ import pytest
 from qbwc_service.config import load_settings
 from qbwc_service.errors import ConfigError
 from qbwc_service.logs import FactsFormatter, RedactingFilter, redact
-from qbwc_service.protocol import _version_key, job_id_of
+from qbwc_service.qbwc.protocol import _version_key, job_id_of
 
 
 def test_environment_then_overrides() -> None:

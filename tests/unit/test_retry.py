@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from qbwc_service.retry import Action, RetryPolicy
+from qbwc_service.queue.retry import Action, RetryPolicy
 from qbxml_builders import Classification, classify
 
 POLICY = RetryPolicy(base_delay=timedelta(seconds=30), max_delay=timedelta(minutes=10))

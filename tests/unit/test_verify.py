@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 
 from qbwc_service.errors import Unverifiable
-from qbwc_service.verify import check_for, found_in, progress_of
+from qbwc_service.qbwc.lost_replies import check_for, found_in, progress_of
 
 
 def test_typed_list_adds_query_their_full_name() -> None:

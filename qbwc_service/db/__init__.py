@@ -1,0 +1,1 @@
+"""Persistence: engines, typed models, migrations runner, hot-path statements."""

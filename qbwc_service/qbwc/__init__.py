@@ -1,0 +1,1 @@
+"""The Web Connector side: SOAP service, protocol, sessions, outcomes, lost replies, .qwc."""

@@ -1,0 +1,1 @@
+"""The Flask side: request context, JSON API and admin pages."""

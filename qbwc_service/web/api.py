@@ -1,0 +1,138 @@
+"""The JSON API for producers: enqueue work and follow it. Authenticated with an API key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import Connection, select, update
+from sqlalchemy.orm import Session
+
+from qbwc_service.accounts.credentials import digest_matches
+from qbwc_service.db.models import ApiKey, Company, Job, utcnow
+from qbwc_service.errors import CompanyNotFound, JobNotFound, PayloadError
+from qbwc_service.queue import jobs
+from qbwc_service.web.context import services
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def _presented_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("X-API-Key") or None
+
+
+def api_key_owner(conn: Connection, key: str) -> str | None:
+    """The name of the API key ``key`` matches, or None."""
+    for row in conn.execute(select(ApiKey.id, ApiKey.name, ApiKey.key_hash).where(ApiKey.prefix == key[:12])):
+        if digest_matches(row.key_hash, key):
+            conn.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
+            return str(row.name)
+    return None
+
+
+def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Refuse the request with 401 unless it carries a valid API key."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = _presented_key()
+        if not key:
+            return _error(401, "an API key is required: send 'Authorization: Bearer <key>'")
+        with services().engine.begin() as conn:
+            owner = api_key_owner(conn, key)
+        if owner is None:
+            return _error(401, "the API key is not valid")
+        return view(*args, actor=f"api:{owner}", **kwargs)
+
+    return wrapper
+
+
+def job_json(job: Job, company_name: str) -> dict[str, Any]:
+    """A job as the API and the CLI show it."""
+    return {
+        "id": job.id,
+        "company": company_name,
+        "kind": job.kind,
+        "state": str(job.state),
+        "priority": job.priority,
+        "attempts": job.attempts,
+        "idempotency_key": job.idempotency_key,
+        "reference": job.reference,
+        "depends_on": job.depends_on_id,
+        "status_code": job.status_code,
+        "status_message": job.status_message,
+        "error": job.error,
+        "result": job.result,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def load_job(conn: Connection, job_id: int) -> dict[str, Any]:
+    """The job ``job_id`` as JSON, or :class:`JobNotFound`."""
+    with Session(bind=conn) as db:
+        row = db.execute(select(Job, Company.name).join(Company).where(Job.id == job_id)).first()
+        if row is None:
+            raise JobNotFound(job_id)
+        return job_json(row[0], row[1])
+
+
+@bp.post("/companies/<name>/jobs")
+@require_api_key
+def enqueue_job(name: str, actor: str) -> Any:
+    """Queue one job: ``{"kind", "payload", "idempotency_key"?, "priority"?, "depends_on"?}``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _error(400, "the request body must be a JSON object")
+    kind, payload = body.get("kind"), body.get("payload")
+    if not isinstance(kind, str) or not isinstance(payload, dict):
+        return _error(400, "'kind' (a string) and 'payload' (an object) are required")
+    priority, depends_on, key = (
+        body.get("priority", 0),
+        body.get("depends_on"),
+        body.get("idempotency_key"),
+    )
+    if not isinstance(priority, int) or (depends_on is not None and not isinstance(depends_on, int)):
+        return _error(400, "'priority' and 'depends_on' must be whole numbers")
+    if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+        return _error(400, "'idempotency_key' must be a string of 1 to 200 characters")
+    try:
+        with services().engine.begin() as conn:
+            result = jobs.enqueue(
+                conn,
+                name,
+                kind,
+                payload,
+                idempotency_key=key,
+                max_attempts=services().settings.max_attempts,
+                priority=priority,
+                depends_on=depends_on,
+                actor=actor,
+            )
+            job = load_job(conn, result.job_id)
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    except PayloadError as exc:
+        return _error(422, str(exc), errors=exc.errors)
+    return jsonify(job), 201 if result.created else 200
+
+
+@bp.get("/jobs/<int:job_id>")
+@require_api_key
+def get_job(job_id: int, actor: str) -> Any:
+    """One job with its state, QuickBooks status and result."""
+    try:
+        with services().engine.connect() as conn:
+            return jsonify(load_job(conn, job_id))
+    except JobNotFound as exc:
+        return _error(404, str(exc))

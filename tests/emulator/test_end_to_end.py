@@ -1,0 +1,346 @@
+"""The simulator against the real service over HTTP: typed work lands in QuickBooks exactly once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from sqlalchemy import Engine, func, select
+
+from qbwc_service.accounts import companies
+from qbwc_service.cli import main
+from qbwc_service.db.models import Job, JobEvent, JobState
+from qbwc_service.queue import jobs
+from qbwc_service.queue.retry import RetryPolicy
+from qbwc_service.simulator import CompanyFacts, FaultInjector, QuickBooksEmulator, TransportFault
+from qbwc_service.simulator.run import CompanyRun, Simulation, Summary, check_amount
+from qbwc_service.simulator.webconnector import Outcome, WebConnector
+from qbwc_service.simulator.workload import BEANS, STOCK, customer_name
+from tests.conftest import LiveServer, make_test_app
+from tests.emulator.conftest import needs_spec
+
+pytestmark = needs_spec
+
+TXN_KINDS = ("Invoice", "ReceivePayment", "SalesReceipt", "JournalEntry")
+#: Jobs of the workload: 13 set-up jobs, per customer 1 + invoices + 1, a sales receipt, a journal entry.
+SETUP_JOBS = 13
+
+
+def planned_jobs(customers: int, invoices: int) -> int:
+    """How many jobs the workload enqueues per company."""
+    return SETUP_JOBS + customers * (invoices + 2) + 2
+
+
+@pytest.fixture
+def service(sqlite_url: str) -> Iterator[tuple[Flask, str]]:
+    """The service on SQLite over HTTP: quiet sessions abandoned after 1 s, retries at once."""
+    app = make_test_app(sqlite_url, session_timeout=1, busy_retry_seconds=1)
+    app.extensions["qbwc_protocol"].policy = RetryPolicy(base_delay=timedelta(0))
+    with LiveServer(app) as server:
+        yield app, server.url + "/qbwc"
+    app.extensions["qbwc"].engine.dispose()
+
+
+def engine_of(app: Flask) -> Engine:
+    """The service's database engine."""
+    found: Engine = app.extensions["qbwc"].engine
+    return found
+
+
+def _money(value: object) -> Decimal:
+    assert isinstance(value, str), value
+    return Decimal(value)
+
+
+def assert_books(run: CompanyRun) -> None:
+    """The company's QuickBooks holds every planned record exactly once, with the planned amounts and balances."""
+    qb = run.quickbooks
+    for planned in run.jobs.values():
+        assert planned.expect is not None
+        kind, key = planned.expect
+        field = "RefNumber" if kind in TXN_KINDS else "Name"
+        matches = [r for r in qb.records(kind) if r.get(field) == key]
+        assert len(matches) == 1, f"{kind} {key} is in QuickBooks {len(matches)} times"
+        assert check_amount(planned, matches[0]) is None, check_amount(planned, matches[0])
+    owed: dict[str, Decimal] = {}
+    beans_sold = Decimal(0)
+    for planned in run.jobs.values():
+        customer = planned.payload.get("customer_ref", {}).get("full_name")
+        if planned.kind == "invoice_add":
+            assert planned.amount is not None
+            owed[customer] = owed.get(customer, Decimal(0)) + planned.amount
+            beans_sold += sum(
+                (
+                    Decimal(line["quantity"])
+                    for line in planned.payload["lines"]
+                    if line.get("item_ref") == {"full_name": BEANS.name}
+                ),
+                Decimal(0),
+            )
+        elif planned.kind == "payment_add":
+            assert planned.amount is not None
+            owed[customer] = owed.get(customer, Decimal(0)) - planned.amount
+    for name, balance in owed.items():
+        record = qb.find("Customer", name)
+        assert record is not None and _money(record["Balance"]) == balance, (name, record)
+        open_invoices = [
+            _money(i["BalanceRemaining"])
+            for i in qb.records("Invoice")
+            if isinstance(i["CustomerRef"], dict) and i["CustomerRef"]["FullName"] == name
+        ]
+        assert sum(open_invoices, Decimal(0)) == balance
+    beans = qb.find("ItemInventory", BEANS.name)
+    assert beans is not None and _money(beans["QuantityOnHand"]) == STOCK - beans_sold
+    assert not qb.duplicates()
+
+
+def assert_every_job_done(sim: Simulation, summary: Summary) -> None:
+    """Every job of every company is done, and the summary found nothing wrong."""
+    assert summary.ok, summary.text()
+    expected = sum(len(run.jobs) for run in sim.runs)
+    assert summary.jobs == {"done": expected}, summary.text()
+
+
+def test_clean_run_lands_every_job_once(service: tuple[Flask, str]) -> None:
+    """Without faults every typed job is done and each record is in QuickBooks once, with the right totals."""
+    app, url = service
+    sim = Simulation(engine_of(app), url, companies=2, seed=1, customers=4, invoices=2)
+    sim.setup()
+    summary = sim.run(sessions=3)
+    assert_every_job_done(sim, summary)
+    assert summary.jobs == {"done": 2 * planned_jobs(4, 2)}
+    with engine_of(app).connect() as conn:
+        kinds = set(conn.execute(select(Job.kind).distinct()).scalars())
+    assert kinds == {
+        "vendor_add", "sales_tax_item_add", "account_add", "item_service_add", "item_non_inventory_add",
+        "item_inventory_add", "item_other_charge_add", "item_discount_add", "customer_add", "invoice_add",
+        "payment_add", "sales_receipt_add", "journal_entry_add",
+    }  # fmt: skip
+    for run in sim.runs:
+        assert_books(run)
+        qb = run.quickbooks
+        assert sorted(str(i["RefNumber"]) for i in qb.records("Invoice")) == [
+            f"{c}-{i}" for c in range(1, 5) for i in (1, 2)
+        ]
+        assert all(h.status_code == 0 for h in qb.history), [h for h in qb.history if h.status_code]
+        assert run.reports[0].calls[:3] == ["serverVersion", "clientVersion", "authenticate"]
+        assert run.reports[-1].outcome == "none"
+
+
+def test_invoices_carry_tax_addresses_and_description_lines(service: tuple[Flask, str]) -> None:
+    """Customers keep their addresses and tax item; invoices keep description-only lines and are taxed by customer."""
+    app, url = service
+    sim = Simulation(engine_of(app), url, companies=1, seed=5, customers=4, invoices=1)
+    sim.setup()
+    assert_every_job_done(sim, sim.run(sessions=2))
+    (run,) = sim.runs
+    qb = run.quickbooks
+    for c in range(1, 5):
+        customer = qb.find("Customer", customer_name(run.name, c))
+        assert customer is not None
+        assert isinstance(customer["BillAddress"], dict) and customer["BillAddress"]["Addr1"] == f"{c} Main Street"
+        (invoice,) = [i for i in qb.records("Invoice") if i["RefNumber"] == f"{c}-1"]
+        lines = invoice["InvoiceLineRet"]
+        assert isinstance(lines, list)
+        assert any("ItemRef" not in line and str(line.get("Desc", "")).startswith("Order ") for line in lines)
+        tax = invoice["ItemSalesTaxRef"]
+        assert isinstance(tax, dict)
+        expected_tax = "POS Tax 0%" if c == 3 else "State Tax 6.25%"
+        assert tax["FullName"] == expected_tax
+        if c in (3, 4):  # POS at 0 %, and a tax-exempt customer
+            assert invoice["SalesTaxTotal"] == "0.00"
+    (receipt,) = qb.records("SalesReceipt")
+    assert (receipt["Subtotal"], receipt["SalesTaxTotal"], receipt["TotalAmount"]) == ("35.98", "2.25", "38.23")
+    (entry,) = qb.records("JournalEntry")
+    assert entry["RefNumber"] == "JE-1"
+
+
+def test_raw_option_sends_the_same_work_as_qbxml_jobs(service: tuple[Flask, str]) -> None:
+    """With raw=True the same work goes as ready-made qbxml jobs and ends in the same books."""
+    app, url = service
+    sim = Simulation(engine_of(app), url, companies=1, seed=1, customers=2, invoices=2, raw=True)
+    sim.setup()
+    assert_every_job_done(sim, sim.run(sessions=2))
+    with engine_of(app).connect() as conn:
+        assert set(conn.execute(select(Job.kind).distinct()).scalars()) == {"qbxml"}
+    assert_books(sim.runs[0])
+
+
+def test_hcp_facts_reach_the_service(service: tuple[Flask, str]) -> None:
+    """The first sendRequestXML's HCP response is recorded on the company, and typed jobs are built for it."""
+    from qbwc_service.db.models import Company
+
+    app, url = service
+    sim = Simulation(engine_of(app), url, companies=1, seed=2, customers=1, invoices=1)
+    sim.setup()
+    sim.run(sessions=2)
+    with engine_of(app).connect() as conn:
+        row = conn.execute(select(Company.qbxml_version, Company.qbxml_country, Company.host_info)).one()
+        sent = conn.execute(select(Job.request_xml).where(Job.kind == "customer_add")).scalar_one()
+    assert row.qbxml_country == "US"
+    assert row.qbxml_version == "16.0"
+    assert row.host_info
+    assert sent is not None and sent.startswith("<CustomerAddRq")
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        "hresult=0.2",
+        "drop=0.15",
+        "slow=0.3,slow-seconds=0.02",
+        "warn=0.3",
+        "status=3180@3,status=3170@20",
+        "hresult=0.1,drop=0.1,slow=0.1,slow-seconds=0.01,warn=0.2,status=3180@7",
+    ],
+)
+def test_faults_short_of_lost_replies_lose_and_duplicate_nothing(service: tuple[Flask, str], faults: str) -> None:
+    """hresults, dropped connections, slow answers, warnings and busy statuses still end with every job done once."""
+    app, url = service
+    sim = Simulation(engine_of(app), url, companies=2, seed=3, customers=3, invoices=2, faults=faults)
+    sim.setup()
+    summary = sim.run(sessions=40)
+    assert summary.faults, "the plan should have injected faults"
+    assert_every_job_done(sim, summary)
+    for run in sim.runs:
+        assert_books(run)
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["typed", "raw"])
+def test_lost_replies_lose_and_duplicate_nothing(service: tuple[Flask, str], raw: bool) -> None:
+    """After lost replies every job ends done and each record is in QuickBooks once, typed or raw qbXML."""
+    app, url = service
+    sim = Simulation(
+        engine_of(app), url, companies=1, seed=7, customers=3, invoices=3, faults="lost-reply=0.3", raw=raw
+    )
+    sim.setup()
+    summary = sim.run(sessions=40, every=1.1)
+    assert summary.faults.get("lost-reply", 0) >= 1
+    assert not summary.lost, summary.text()
+    assert (summary.failed, summary.duplicates) == ([], []), summary.text()
+    assert_every_job_done(sim, summary)
+    for run in sim.runs:
+        assert_books(run)
+    with engine_of(app).connect() as conn:
+        found = conn.execute(
+            select(func.count()).select_from(JobEvent).where(JobEvent.message.like("found already in QuickBooks%"))
+        ).scalar_one()
+    assert found >= 1, "at least one lost reply should have been settled by finding the record"
+
+
+class LoseReplies(FaultInjector):
+    """Loses QuickBooks' reply to the given request documents (1-based), and nothing else."""
+
+    def __init__(self, *documents: int) -> None:
+        super().__init__()
+        self.lose, self.seen = set(documents), 0
+
+    def transport(self) -> TransportFault:
+        """The reply to a chosen document never reaches the service."""
+        self.seen += 1
+        lost = self.seen in self.lose
+        if lost:
+            self.counts["lost-reply"] = self.counts.get("lost-reply", 0) + 1
+        return TransportFault(lost_reply=lost)
+
+
+def _customer_then_invoice(app: Flask, url: str, lose: int) -> tuple[QuickBooksEmulator, list[int]]:
+    """A customer and an invoice that waits for it, sent by a Web Connector losing one reply; the job ids."""
+    engine = engine_of(app)
+    with engine.begin() as conn:
+        company = companies.create_company(conn, "lossy", "lossy-qbwc")
+        customer = jobs.enqueue(conn, company.id, "customer_add", {"name": "Acme"}, actor="test")
+        invoice = jobs.enqueue(
+            conn,
+            company.id,
+            "invoice_add",
+            {"customer_ref": {"full_name": "Acme"}, "ref_number": "A-1", "lines": [{"desc": "Work"}]},
+            depends_on=customer.job_id,
+            actor="test",
+        )
+    qb = QuickBooksEmulator(CompanyFacts())
+    connector = WebConnector(url, company.username, company.token, qb, faults=LoseReplies(lose))
+    try:
+        reports = [connector.run_session()]
+        assert reports[0].outcome == Outcome.LOST_REPLY
+        for _ in range(3):
+            connector.sleep(1.1)  # the service gives the quiet session up after 1 s
+            reports.append(connector.run_session())
+    finally:
+        connector.close()
+    return qb, [customer.job_id, invoice.job_id]
+
+
+def _states(app: Flask, ids: list[int]) -> list[str]:
+    with engine_of(app).connect() as conn:
+        states = {row.id: str(row.state) for row in conn.execute(select(Job.id, Job.state).where(Job.id.in_(ids)))}
+    return [states[i] for i in ids]
+
+
+def test_lost_reply_to_a_customer_add_does_not_fail_its_invoices(service: tuple[Flask, str]) -> None:
+    """When the reply to a customer add is lost, the customer job still ends done and its invoice is entered."""
+    app, url = service
+    qb, ids = _customer_then_invoice(app, url, lose=1)
+    assert len(qb.records("Customer")) == 1
+    assert _states(app, ids) == [JobState.DONE, JobState.DONE]
+    assert [i["RefNumber"] for i in qb.records("Invoice")] == ["A-1"]
+
+
+def test_lost_reply_to_an_invoice_add_does_not_enter_it_twice(service: tuple[Flask, str]) -> None:
+    """When the reply to an invoice add is lost, the invoice is in QuickBooks once and its job ends done."""
+    app, url = service
+    qb, ids = _customer_then_invoice(app, url, lose=2)
+    assert _states(app, ids) == [JobState.DONE, JobState.DONE]
+    assert [i["RefNumber"] for i in qb.records("Invoice")] == ["A-1"]
+
+
+def test_simulate_command_reports_and_snapshots(service: tuple[Flask, str], sqlite_url: str, tmp_path: Path) -> None:
+    """`qbwc-service --json simulate` prints a clean summary and writes the snapshot."""
+    _app, url = service
+    out = tmp_path / "qb.json"
+    result = CliRunner().invoke(
+        main,
+        ["--json", "simulate", "--url", url, "--companies", "2", "--sessions", "3",
+         "--customers", "1", "--invoices", "1", "--seed", "11", "--snapshot", str(out)],
+        env={"QBWC_DATABASE_URL": sqlite_url},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["ok"] is True
+    assert summary["jobs"] == {"done": 2 * planned_jobs(1, 1)}
+    assert (summary["failed"], summary["wrong"]) == ([], [])
+    assert set(summary["latency_ms"]) == {"p50", "p95", "p99"}
+    companies_json = json.loads(out.read_text())
+    assert sorted(companies_json) == ["sim-11-1", "sim-11-2"]
+    assert len(companies_json["sim-11-1"]["records"]["Invoice"]) == 1
+
+
+def test_simulate_command_fails_when_work_is_lost(service: tuple[Flask, str], sqlite_url: str) -> None:
+    """When QuickBooks never answers and the runs end, the jobs left over make the exit status 1."""
+    _app, url = service
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--url", url, "--companies", "1", "--sessions", "1", "--faults", "drop=1"],
+        env={"QBWC_DATABASE_URL": sqlite_url},
+    )
+    assert result.exit_code == 1
+    assert "jobs lost: " in result.stdout
+    assert "jobs lost: 0" not in result.stdout
+
+
+def test_simulate_command_twice_asks_for_another_prefix(service: tuple[Flask, str], sqlite_url: str) -> None:
+    """Simulating again with the same seed names the clash and the option that avoids it; a new prefix works."""
+    _app, url = service
+    args = ["simulate", "--url", url, "--companies", "1", "--sessions", "2", "--customers", "1", "--invoices", "1"]
+    env = {"QBWC_DATABASE_URL": sqlite_url}
+    assert CliRunner().invoke(main, args, env=env).exit_code == 0
+    again = CliRunner().invoke(main, args, env=env)
+    assert again.exit_code == 1
+    assert "already exists: pick another --prefix or --seed" in again.output
+    assert CliRunner().invoke(main, [*args, "--prefix", "again"], env=env).exit_code == 0
