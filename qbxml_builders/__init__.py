@@ -33,6 +33,7 @@ from .responses import (
     classify,
     iter_responses,
     parse_response,
+    parse_response_elements,
     response_to_json,
 )
 from .versions import DEFAULT_VERSION, Country, negotiate, normalize_version
@@ -65,6 +66,7 @@ __all__ = [
     "negotiate",
     "normalize_version",
     "parse_response",
+    "parse_response_elements",
     "preview",
     "read_hcp",
     "response_to_json",

@@ -278,13 +278,20 @@ def parse_response(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> 
 
     Builds the whole tree: for large query answers prefer :func:`iter_responses`.
     """
+    return [rs for _, rs in parse_response_elements(data, max_bytes=max_bytes)]
+
+
+def parse_response_elements(
+    data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[tuple[etree._Element, QBResponse]]:
+    """Like :func:`parse_response`, with each ``…Rs`` element beside what it says (to keep or read further)."""
     root = parse_untrusted(data, max_bytes=max_bytes)
     if root.tag != "QBXML":
         raise ResponseError(f"the response's root element is {_tag(root)!r}, not QBXML")
     msgs = root.find("QBXMLMsgsRs")
     if msgs is None:
         raise ResponseError("the response has no QBXMLMsgsRs element")
-    return [response_from_element(rs) for rs in msgs if _tag(rs)]
+    return [(rs, response_from_element(rs)) for rs in msgs if _tag(rs)]
 
 
 def iter_responses(

@@ -380,8 +380,10 @@ def requeue_stalled(state: CliState) -> None:
     """Abandon Web Connector sessions silent for QBWC_SESSION_TIMEOUT and requeue their jobs."""
     from datetime import timedelta
 
+    from qbwc_service.qbwc import sessions
+
     with state.engine.begin() as conn:
-        count = jobs.requeue_stalled(conn, timeout=timedelta(seconds=state.settings.session_timeout))
+        count = sessions.requeue_stalled(conn, timeout=timedelta(seconds=state.settings.session_timeout))
     state.emit({"requeued": count}, f"{count} job(s) back in the queue")
 
 

@@ -1,6 +1,6 @@
 """Lost replies: ask QuickBooks whether it already holds what an Add creates before sending it again.
 
-When the reply to a request is lost, :func:`jobs.release` marks the job ``{"verify": true}``.
+When the reply to a request is lost, :func:`.jobs.release` marks the job (:func:`.jobs.lost_reply_mark`).
 Before such an Add is sent again, :func:`check_for` builds a query for the record it would
 create: a list entry by FullName, a transaction by RefNumber. A transaction found must also
 reference the job's customer or vendor, carry its TxnDate when the job gives one, and for
@@ -19,6 +19,7 @@ from typing import Any
 from lxml import etree
 
 from qbwc_service.errors import Unverifiable
+from qbwc_service.queue.jobs import LOST_REPLY
 from qbwc_service.queue.kinds import build_request, raw_request
 from qbxml_builders.kinds import KINDS
 from qbxml_builders.responses import ret_to_dict
@@ -44,7 +45,7 @@ class Check:
 
 def needs_check(progress: Mapping[str, Any] | None) -> bool:
     """Whether the job's last request may have been applied without its reply reaching us."""
-    return bool(progress and progress.get("verify"))
+    return bool(progress and progress.get(LOST_REPLY))
 
 
 def checking(progress: Mapping[str, Any] | None) -> bool:
@@ -54,7 +55,7 @@ def checking(progress: Mapping[str, Any] | None) -> bool:
 
 def progress_of(check: Check) -> dict[str, Any]:
     """The ``progress`` a job carries while its check is in flight."""
-    return {"verify": True, "checking": True, "entity": check.entity, "expect": check.expect}
+    return {LOST_REPLY: True, "checking": True, "entity": check.entity, "expect": check.expect}
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
@@ -45,6 +45,16 @@ class LeasedJob:
     max_attempts: int
     step: int
     progress: dict[str, Any] | None
+
+
+#: The ``progress`` key that marks a job whose last request may have been applied in
+#: QuickBooks without its reply reaching us (see :mod:`qbwc_service.qbwc.lost_replies`).
+LOST_REPLY = "verify"
+
+
+def lost_reply_mark() -> dict[str, Any]:
+    """The ``progress`` of a job requeued after its reply was lost: look it up before sending it again."""
+    return {LOST_REPLY: True}
 
 
 _EVENT_FIELDS = ("job_id", "at", "ticket", "message", "from_state", "to_state", "actor")
@@ -179,22 +189,18 @@ def _has_work_stmt() -> Any:
 
 
 @functools.cache
-def _candidates_stmt(dialect: str, of_session: bool = False) -> Any:
-    """Ready jobs of ``:p_company``, highest priority first, then oldest.
+def _candidates_stmt(dialect: str) -> Any:
+    """Ready jobs of the company of the open session ``:p_ticket``, highest priority first, then oldest.
 
-    ``of_session``: of the company of the open session ``:p_ticket`` instead, each row
-    led by the session's columns (no row when no job is ready or no such session is open).
+    Each row is led by the session's columns (no row when no job is ready or no such session is open).
     """
     columns = (J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
-    if of_session:
-        stmt = (
-            select(S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country, *columns)
-            .select_from(J.join(S, S.c.company_id == J.c.company_id))
-            .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
-        )
-    else:
-        stmt = select(*columns)
-    stmt = stmt.where(_ready_clause(of_session)).order_by(J.c.priority.desc(), J.c.id).limit(bindparam("p_limit"))
+    stmt = (
+        select(S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country, *columns)
+        .select_from(J.join(S, S.c.company_id == J.c.company_id))
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+    )
+    stmt = stmt.where(_ready_clause(of_session=True)).order_by(J.c.priority.desc(), J.c.id).limit(bindparam("p_limit"))
     return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
 
 
@@ -231,10 +237,11 @@ def _fail_queued_stmt() -> Any:
 
 
 @functools.cache
-def _settle_stmt(with_progress: bool = False) -> Any:
+def _settle_stmt(with_progress: bool = False, advance: bool = False) -> Any:
     """One guarded UPDATE for every outcome: in flight for this ticket, to the outcome's state.
 
-    ``with_progress``: the outcome also replaces the job's ``progress``.
+    ``with_progress``: the outcome also replaces the job's ``progress``; ``advance``: the job
+    goes on to its next step.
     """
     now = bindparam("p_now", type_=J.c.updated_at.type)
     stmt = (
@@ -257,6 +264,8 @@ def _settle_stmt(with_progress: bool = False) -> Any:
             send_alone=func.coalesce(bindparam("p_send_alone", type_=J.c.send_alone.type), J.c.send_alone),
         )
     )
+    if advance:
+        stmt = stmt.values(step=J.c.step + 1)
     return stmt.values(progress=bindparam("p_progress", type_=J.c.progress.type)) if with_progress else stmt
 
 
@@ -273,27 +282,21 @@ def has_work(conn: Executor, company_id: int, ticket: str) -> bool:
     return bool(row[0])
 
 
-def candidates(conn: Executor, company_id: int, *, limit: int, now: datetime | None = None) -> list[LeasedJob]:
-    """The next ready jobs of the company, not yet leased: highest priority first, then oldest.
-
-    A job marked ``send_alone`` (it broke a batch before) comes by itself. On PostgreSQL
-    the rows are locked until the transaction ends and rows locked by another are skipped.
-    """
-    params = {"p_company": company_id, "p_now": now or utcnow(), "p_limit": limit}
-    return _leased(prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params))
-
-
 def session_candidates(
     conn: Executor, ticket: str, *, limit: int, now: datetime | None = None
 ) -> tuple[Any, list[LeasedJob]]:
-    """:func:`candidates` for the company of the open session ``ticket``, read with the session.
+    """The next ready jobs of the company of the open session ``ticket``, read with the session.
+
+    Highest priority first, then oldest. A job marked ``send_alone`` (it broke a batch
+    before) comes by itself. On PostgreSQL the job rows are locked until the transaction
+    ends, and rows locked by another transaction are skipped.
 
     Returns the session's ``company_id``, ``hcp_seen``, ``qbxml_version`` and
     ``qbxml_country`` with the jobs, or ``(None, [])`` when there is no ready job (or no
     such open session).
     """
     params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_limit": limit}
-    rows = prepared.fetch(conn, _candidates_stmt(conn.dialect.name, of_session=True), params)
+    rows = prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params)
     return (rows[0] if rows else None), _leased(rows)
 
 
@@ -350,15 +353,6 @@ def claim(
     )  # fmt: skip
 
 
-def lease_next(
-    conn: Executor, company_id: int, ticket: str, *, limit: int, now: datetime | None = None
-) -> list[LeasedJob]:
-    """Lease up to ``limit`` ready jobs of the company to the session ``ticket``."""
-    found = candidates(conn, company_id, limit=limit, now=now)
-    claim(conn, ticket, [(job, None) for job in found], now=now)
-    return found
-
-
 def fail_queued(conn: Executor, job_id: int, error: str, *, ticket: str | None, actor: str = "qbwc") -> bool:
     """Fail a queued job that cannot be sent (its request cannot be built), and its dependents."""
     if prepared.execute(conn, _fail_queued_stmt(), {"p_id": job_id, "p_error": error, "p_now": utcnow()}) != 1:
@@ -389,6 +383,8 @@ class Outcome:
     #: Replace the job's ``progress`` with :attr:`progress` (False: leave it as it is).
     set_progress: bool = False
     progress: dict[str, Any] | None = None
+    #: The job goes on to its next step (its ``step`` goes up by one).
+    advance: bool = False
 
 
 def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: str = "qbwc") -> list[int]:
@@ -413,7 +409,7 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
         }  # fmt: skip
         if o.set_progress:
             params["p_progress"] = o.progress
-        if prepared.execute(conn, _settle_stmt(o.set_progress), params) != 1:
+        if prepared.execute(conn, _settle_stmt(o.set_progress, o.advance), params) != 1:
             continue
         settled.append(o.job_id)
         log.append(
@@ -465,32 +461,6 @@ def _fail_dependents_stmt() -> Any:
     )  # fmt: skip
 
 
-def requeue_stalled(
-    conn: Connection,
-    *,
-    timeout: timedelta,
-    company_id: int | None = None,
-    now: datetime | None = None,
-) -> int:
-    """Abandon sessions silent for ``timeout`` and put their in-flight jobs back.
-
-    A session is silent when neither its last call that answered (``last_seen_at``) nor
-    the lease of a job it holds is that recent: ``sendRequestXML`` leaves no other trace.
-    Jobs go back to ``queued`` (or ``failed`` past their attempt limit). QuickBooks may
-    have applied a request whose answer never came back; the event says so.
-    """
-    now = now or utcnow()
-    cutoff = now - timeout
-    leased_since = exists().where(J.c.ticket == S.c.ticket, J.c.state == _IN_FLIGHT, J.c.leased_at >= cutoff)
-    stale = update(S).where(S.c.state == SessionState.OPEN, S.c.last_seen_at < cutoff, ~leased_since)
-    if company_id is not None:
-        stale = stale.where(S.c.company_id == company_id)
-    tickets = [
-        r.ticket for r in conn.execute(stale.values(state=SessionState.ABANDONED, ended_at=now).returning(S.c.ticket))
-    ]
-    return release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0
-
-
 def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datetime | None = None) -> int:
     """Return the in-flight jobs of the given sessions to the queue (or fail them).
 
@@ -513,7 +483,7 @@ def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datet
                 error=f"{reason}; QuickBooks may or may not have applied the request"
                 + (f" (gave up after {r.attempts} attempts)" if exhausted else ""),
                 set_progress=not exhausted,
-                progress=None if exhausted else {"verify": True},
+                progress=None if exhausted else lost_reply_mark(),
             )
         )
     return sum(len(settle(conn, t, outs, actor="system")) for t, outs in by_ticket.items())

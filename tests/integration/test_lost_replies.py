@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.config import load_settings
 from qbwc_service.db.models import Job, JobEvent, JobState, utcnow
+from qbwc_service.qbwc import sessions
 from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
 from tests.helpers import customer_add, customer_ret, response_doc, rs
@@ -83,7 +84,7 @@ def test_released_jobs_are_marked_for_verification(engine: Engine, company: NewC
     ticket = start(protocol, company)
     send(protocol, ticket)
     with engine.begin() as conn:
-        jobs.requeue_stalled(conn, timeout=timedelta(seconds=1), now=utcnow() + timedelta(seconds=5))
+        sessions.requeue_stalled(conn, timeout=timedelta(seconds=1), now=utcnow() + timedelta(seconds=5))
     assert row(engine, second).progress == {"verify": True}
 
 

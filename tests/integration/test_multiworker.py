@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,8 +18,11 @@ from lxml import etree
 from sqlalchemy import Engine, select
 
 from qbwc_service.accounts import companies
+from qbwc_service.config import load_settings
 from qbwc_service.db.engine import make_engine
-from qbwc_service.db.models import Job, JobState, QbwcSession
+from qbwc_service.db.models import Job, JobState, QbwcSession, utcnow
+from qbwc_service.qbwc import sessions
+from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
 from tests.helpers import customer_add, qbwc, response_doc, rs
 
@@ -103,36 +107,40 @@ def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> 
     engine.dispose()
 
 
+def _serve_send_calls(url: str, ticket: str, barrier: Any, out: Any) -> None:
+    """One worker process: call sendRequestXML for ``ticket`` until it hands out nothing more."""
+    engine = make_engine(url)
+    protocol = Protocol(engine, load_settings({"database_url": url, "batch_size": 7}))
+    barrier.wait()
+    sent: list[str] = []
+    while document := protocol.send_request_xml(ticket, None, None, "US", 13, 0):
+        root = etree.fromstring(document.split("?>", 2)[-1].encode())
+        sent += [str(rq.get("requestID")) for rq in root.iter() if str(rq.tag).endswith("Rq") and rq.get("requestID")]
+    engine.dispose()
+    out.put(sent)
+
+
 def test_concurrent_leases_never_hand_out_a_job_twice(pg_url: str) -> None:
-    """Eight threads leasing from one company at once get disjoint jobs (SKIP LOCKED plus guarded UPDATE)."""
+    """Four processes answering sendRequestXML for one session at once hand out disjoint jobs (SKIP LOCKED)."""
     engine: Engine = make_engine(pg_url)
     with engine.begin() as conn:
         companies.create_company(conn, "acme", "acme-qbwc")
         for i in range(200):
             jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add(f"C{i}")})
-        company_id = jobs.company_id_by_name(conn, "acme")
-    got: dict[int, list[int]] = {}
-    barrier = threading.Barrier(8)
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        mine: list[int] = []
-        while True:
-            with engine.begin() as conn:
-                leased = jobs.lease_next(conn, company_id, f"ticket-{n}", limit=7)
-            if not leased:
-                break
-            mine += [j.id for j in leased]
-        got[n] = mine
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    everything = [job_id for ids in got.values() for job_id in ids]
+        ticket = sessions.start(conn, jobs.company_id_by_name(conn, "acme"), planned=200, now=utcnow())
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_serve_send_calls, args=(pg_url, ticket, barrier, out)) for _ in range(4)]
+    for proc in procs:
+        proc.start()
+    got = [out.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+        assert proc.exitcode == 0
+    everything = [request_id for ids in got for request_id in ids]
     assert len(everything) == len(set(everything)) == 200
-    assert sum(1 for ids in got.values() if ids) >= 2
+    assert sum(1 for ids in got if ids) >= 2
     with engine.connect() as conn:
         assert conn.execute(select(Job.attempts).distinct()).scalars().all() == [1]
+        assert conn.execute(select(Job.ticket).distinct()).scalars().all() == [ticket]
     engine.dispose()

@@ -9,7 +9,8 @@ import pytest
 from qbwc_service.config import load_settings
 from qbwc_service.errors import ConfigError
 from qbwc_service.logs import FactsFormatter, RedactingFilter, redact
-from qbwc_service.qbwc.protocol import _version_key, job_id_of
+from qbwc_service.qbwc.handshake import version_key
+from qbwc_service.qbwc.outcomes import job_id_of
 
 
 def test_environment_then_overrides() -> None:
@@ -52,7 +53,7 @@ def test_request_ids_map_back_to_jobs(request_id: str | None, job_id: int | None
 
 def test_version_ordering() -> None:
     """Web Connector versions compare numerically, part by part."""
-    assert _version_key("2.10.0.1") > _version_key("2.9.9.9") > _version_key("2.1")
+    assert version_key("2.10.0.1") > version_key("2.9.9.9") > version_key("2.1")
 
 
 def test_tests_cannot_reach_the_network() -> None:

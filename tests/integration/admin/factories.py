@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from qbwc_service.accounts.staff import create_user
-from qbwc_service.db.models import Job, JobState
+from qbwc_service.db.models import JobState
 from qbwc_service.queue import jobs
 from tests.helpers import customer_add, customer_ret, rs
 
@@ -36,17 +36,13 @@ def queue_job(engine: Engine, name: str, company: str = "acme", **kwargs: Any) -
 
 
 def _lease(engine: Engine, name: str, company: str) -> tuple[int, int]:
-    """Queue a job and lease it alone: queued at top priority so it goes first, then priority back to 0."""
+    """Queue a job and lease it to the session ``TICKET``."""
     with engine.begin() as conn:
         company_id = jobs.company_id_by_name(conn, company)
-        job_id = jobs.enqueue(
-            conn, company_id, "qbxml", {"request": customer_add(name)}, priority=10**6, actor="api:shop"
-        ).job_id
-        found = jobs.candidates(conn, company_id, limit=1)
-        assert [j.id for j in found] == [job_id]
+        job_id = jobs.enqueue(conn, company_id, "qbxml", {"request": customer_add(name)}, actor="api:shop").job_id
+        job = jobs.LeasedJob(job_id, "qbxml", {"request": customer_add(name)}, 1, 5, 0, None)
         request = customer_add(name).replace("<CustomerAddRq>", f'<CustomerAddRq requestID="{job_id}">')
-        jobs.claim(conn, TICKET, [(found[0], request)])
-        conn.execute(update(Job).where(Job.id == job_id).values(priority=0))
+        jobs.claim(conn, TICKET, [(job, request)])
     return company_id, job_id
 
 

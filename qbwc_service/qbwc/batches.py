@@ -1,0 +1,74 @@
+"""One qbXML message: the requests of the jobs handed out together, each under its requestID."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from qbwc_service.errors import PayloadError, Unverifiable
+from qbwc_service.qbwc import lost_replies
+from qbwc_service.qbwc.outcomes import request_id
+from qbwc_service.queue.jobs import LeasedJob
+from qbwc_service.queue.kinds import StepState, next_request
+from qbxml_builders import OnError, join_document, serialize_request
+
+
+@dataclass
+class Batch:
+    """The requests of one message, the lost-reply checks among them, and the jobs that cannot be built."""
+
+    version: str
+    #: Each job with the serialized ``…Rq`` it is sent as.
+    requests: list[tuple[LeasedJob, str]] = field(default_factory=list)
+    #: The ``progress`` each job sent as a lost-reply check carries meanwhile, by job id.
+    checks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: ``(job id, reason)`` of jobs whose request cannot be built for this company.
+    unbuildable: list[tuple[int, str]] = field(default_factory=list)
+
+    def document(self) -> str:
+        """The whole qbXML request document."""
+        return join_document([xml for _, xml in self.requests], version=self.version, on_error=OnError.CONTINUE)
+
+
+def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_bytes: int) -> Batch:
+    """Build the next request of each job, in order, until the message reaches ``max_bytes``.
+
+    A job whose reply was lost and that would create a record is sent as the query that
+    looks for it first (:func:`.lost_replies.check_for`), as its next step.
+    """
+    batch = Batch(version)
+    size = 0
+    for job in found:
+        if batch.requests and size >= max_bytes:
+            break  # the rest waits for the next message
+        try:
+            check = _check(job, version, country)
+            if check is not None:
+                element = check.query
+                batch.checks[job.id] = lost_replies.progress_of(check)
+                job = dataclasses.replace(job, step=job.step + 1)
+            else:
+                element = _request(job, version, country)
+        except (PayloadError, Unverifiable) as exc:
+            batch.unbuildable.append((job.id, str(exc)))
+            continue
+        element.set("requestID", request_id(job.id, job.step))
+        xml = serialize_request(element)
+        size += len(xml)
+        batch.requests.append((job, xml))
+    return batch
+
+
+def _request(job: LeasedJob, version: str, country: str) -> etree._Element:
+    return next_request(job.kind, StepState(job.payload, job.step, job.progress), version, country)
+
+
+def _check(job: LeasedJob, version: str, country: str) -> lost_replies.Check | None:
+    """The lost-reply check to send instead of the job's request, if it needs one."""
+    if not lost_replies.needs_check(job.progress):
+        return None
+    return lost_replies.check_for(job.kind, job.payload, version, country)

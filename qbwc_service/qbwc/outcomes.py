@@ -1,0 +1,192 @@
+"""What becomes of each job of a message, from QuickBooks' answer: pure functions, no database.
+
+:func:`of_message` matches every ``…Rs`` to the job held under its requestID and decides
+its :class:`~qbwc_service.queue.jobs.Outcome`; :func:`of_hresult` does so when QuickBooks
+refused the whole message. The caller records the outcomes (:func:`.jobs.settle`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+from qbwc_service.db.models import JobState
+from qbwc_service.qbwc import lost_replies
+from qbwc_service.queue.jobs import Outcome, lost_reply_mark
+from qbwc_service.queue.kinds import Done, JobKind, Next, StepState, get_kind
+from qbwc_service.queue.retry import Action, RetryPolicy
+from qbxml_builders import QBResponse
+
+#: hresult QuickBooks returns when it cannot parse the request document.
+HRESULT_PARSE_ERROR = "0x80040400"
+NO_ANSWER = "QuickBooks returned no answer for this request"
+
+
+@dataclass(frozen=True, slots=True)
+class HeldJob:
+    """A job in flight for the session, as the answer finds it."""
+
+    id: int
+    kind: str
+    payload: Mapping[str, Any]
+    step: int
+    attempts: int
+    max_attempts: int
+    progress: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One ``…Rs`` of the response: the element as received and what it says."""
+
+    element: etree._Element
+    response: QBResponse
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """The outcomes of one response, and the answers that matched no job of the session."""
+
+    outcomes: list[Outcome]
+    unexpected: list[QBResponse] = field(default_factory=list)
+
+
+def request_id(job_id: int, step: int) -> str:
+    """The requestID a job is sent under: its id, and its step once it has several."""
+    return str(job_id) if step == 0 else f"{job_id}.{step}"
+
+
+def job_id_of(request_id: str | None) -> int | None:
+    """The job id a requestID names, or None when it names none of ours."""
+    if not request_id:
+        return None
+    head = request_id.split(".", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def of_message(
+    held: Mapping[int, HeldJob],
+    answers: Sequence[Answer],
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    kind_of: Callable[[str], JobKind] = get_kind,
+) -> Decided:
+    """Decide every held job from its answer; a job left unanswered is retried or failed."""
+    decided = Decided([])
+    answered: set[int] = set()
+    for answer in answers:
+        job_id = job_id_of(answer.response.request_id)
+        if job_id is None or job_id not in held or job_id in answered:
+            decided.unexpected.append(answer.response)
+            continue
+        answered.add(job_id)
+        decided.outcomes.append(of_answer(held[job_id], answer, policy=policy, now=now, kind_of=kind_of))
+    for job_id, job in held.items():
+        if job_id not in answered:
+            decided.outcomes.append(of_transport_failure(job, NO_ANSWER, policy=policy, now=now))
+    return decided
+
+
+def of_answer(
+    job: HeldJob,
+    answer: Answer,
+    *,
+    policy: RetryPolicy,
+    now: datetime,
+    kind_of: Callable[[str], JobKind] = get_kind,
+) -> Outcome:
+    """The outcome of one job from its ``…Rs``: its kind reads a success; the policy settles the rest."""
+    rs = answer.response
+    info = rs.info
+    decision = policy.decide(info.classification, job.attempts, job.max_attempts)
+    common: dict[str, Any] = {
+        "status_code": rs.status_code,
+        "status_severity": rs.severity,
+        "status_message": rs.message,
+        "response_xml": etree.tostring(answer.element, encoding="unicode"),
+    }
+    if decision.action is Action.RETRY:
+        return Outcome(job.id, JobState.QUEUED, error=info.explanation, not_before=now + decision.delay, **common)
+    if decision.action is Action.FAIL:
+        error = f"QuickBooks status {rs.status_code}: {rs.message}. {info.explanation}"
+        return Outcome(job.id, JobState.FAILED, error=error, **common)
+    if lost_replies.checking(job.progress):
+        return _of_check(job, answer.element, common)
+    step = kind_of(job.kind).take_answer(StepState(job.payload, job.step, job.progress), rs)
+    if isinstance(step, Next):
+        return Outcome(
+            job.id, JobState.QUEUED, count_attempt=False, set_progress=True, progress=step.progress,
+            advance=True, message=step.message, **common,
+        )  # fmt: skip
+    assert isinstance(step, Done)
+    # A marked job that needed no lookup (a Mod, a query) is settled: drop the mark.
+    marked = lost_replies.needs_check(job.progress)
+    return Outcome(job.id, JobState.DONE, result=step.result, message=step.message, set_progress=marked, **common)
+
+
+def _of_check(job: HeldJob, element: etree._Element, common: dict[str, Any]) -> Outcome:
+    """A lost-reply check answered: done with the record found, or queued to send the Add now."""
+    found = lost_replies.found_in(element, job.progress or {})
+    if found is not None:
+        ids = ", ".join(f"{k} {found[k]}" for k in ("ListID", "TxnID") if k in found)
+        message = (
+            f"found already in QuickBooks ({ids or 'no id returned'}): the reply to the earlier attempt "
+            "was lost, so it is not sent again"
+        )
+        return Outcome(job.id, JobState.DONE, result=found, message=message, set_progress=True, **common)
+    return Outcome(
+        job.id, JobState.QUEUED, count_attempt=False, set_progress=True,
+        message="not in QuickBooks: the earlier attempt was not applied, so it is sent again now", **common,
+    )  # fmt: skip
+
+
+def of_transport_failure(job: HeldJob, text: str, *, policy: RetryPolicy, now: datetime) -> Outcome:
+    """A job whose request got no usable answer: back to the queue after a delay, or failed."""
+    decision = policy.decide_transport(job.attempts, job.max_attempts)
+    if decision.action is Action.RETRY:
+        return Outcome(job.id, JobState.QUEUED, error=text, not_before=now + decision.delay)
+    return Outcome(job.id, JobState.FAILED, error=text)
+
+
+def of_hresult(
+    held: Mapping[int, HeldJob], hresult: str, message: str, *, policy: RetryPolicy, now: datetime
+) -> tuple[list[Outcome], str | None]:
+    """QuickBooks refused the whole message: find the job at fault, or end the session (the text)."""
+    text = f"QuickBooks returned error {hresult}: {message or 'no message'}"
+    if hresult.lower() == HRESULT_PARSE_ERROR:
+        if len(held) == 1:
+            (job_id,) = held
+            return [
+                Outcome(
+                    job_id, JobState.FAILED, error=text + ". The request is not valid qbXML for this "
+                    "QuickBooks version; correct the payload and retry.",
+                )
+            ], None  # fmt: skip
+        return [
+            Outcome(
+                job_id, JobState.QUEUED, count_attempt=False, send_alone=True,
+                message=text + "; each job of the message will be sent alone to find the one at fault",
+            )
+            for job_id in held
+        ], None  # fmt: skip
+    # Any other error may have come after QuickBooks applied part of the message: like
+    # a lost reply, each job requeued is marked so that an Add is looked up first.
+    outcomes = []
+    for job_id, job in held.items():
+        decision = policy.decide_transport(job.attempts, job.max_attempts)
+        if decision.action is Action.RETRY:
+            outcomes.append(
+                Outcome(
+                    job_id, JobState.QUEUED, error=text, not_before=now + decision.delay,
+                    message=text + "; QuickBooks may have applied it, so an Add is looked up before it goes again",
+                    set_progress=True, progress=lost_reply_mark(),
+                )
+            )  # fmt: skip
+        else:
+            outcomes.append(Outcome(job_id, JobState.FAILED, error=text + f" (gave up after {job.attempts} attempts)"))
+    return outcomes, text + ". The jobs of this run will be sent again on the next run."

@@ -1,0 +1,223 @@
+"""QBWC sessions in the database: the only writer of ``qbwc_session``.
+
+A session is opened by ``authenticate``, touched by every answered call, and ended by
+``closeConnection``, ``connectionError`` or, when its Web Connector went quiet, by
+:func:`requeue_stalled`. Nothing about it lives in process memory.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, select, update
+
+from qbwc_service.accounts.credentials import new_ticket
+from qbwc_service.db import prepared
+from qbwc_service.db.models import Company, Job, JobState, QbwcSession, SessionState, utcnow
+from qbwc_service.queue import jobs
+
+S = QbwcSession.metadata.tables["qbwc_session"]
+J = Job.metadata.tables["job"]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the first ``sendRequestXML`` of a session tells about QuickBooks."""
+
+    version: str
+    country: str
+    company_file: str | None
+    #: The HCP facts kept on the company (see :func:`.handshake.host_info`), when readable.
+    host_info: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What one ``receiveResponseXML`` settled, added to the session's counters."""
+
+    sent: int
+    done: int
+    failed: int
+    retried: int
+    error: str | None
+
+
+# -- statements of the hot path (built once, see qbwc_service.db.prepared) --------------
+
+
+@functools.cache
+def _session_stmt() -> Any:
+    return select(S.c.company_id, S.c.hcp_seen).where(
+        S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN
+    )
+
+
+@functools.cache
+def _held_stmt() -> Any:
+    """The open session of ``:p_ticket`` with each job it holds in flight (one row per job)."""
+    held = J.c.ticket == S.c.ticket, J.c.state == JobState.IN_FLIGHT
+    return (
+        select(
+            S.c.company_id, S.c.planned, S.c.done, S.c.failed,
+            J.c.id, J.c.kind, J.c.payload, J.c.step, J.c.attempts, J.c.max_attempts, J.c.progress,
+        )
+        .select_from(S.outerjoin(J, and_(*held)))
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+    )  # fmt: skip
+
+
+@functools.cache
+def _tally_stmt() -> Any:
+    """Touch the session and add up what a response settled."""
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+        .values(
+            last_seen_at=bindparam("p_now", type_=S.c.last_seen_at.type),
+            sent=S.c.sent + bindparam("p_sent"),
+            round_trips=S.c.round_trips + 1,
+            done=S.c.done + bindparam("p_done"),
+            failed=S.c.failed + bindparam("p_failed"),
+            retried=S.c.retried + bindparam("p_retried"),
+            last_error=func.coalesce(bindparam("p_error", type_=S.c.last_error.type), S.c.last_error),
+        )
+    )
+
+
+@functools.cache
+def _company_facts_stmt(with_info: bool) -> Any:
+    """Record on the company what QBWC's first call reported (and the HCP facts, ``with_info``)."""
+    c = Company.metadata.tables["company"]
+    stmt = (
+        update(c)
+        .where(c.c.id == bindparam("p_company"))
+        .values(
+            qbxml_version=bindparam("p_version", type_=c.c.qbxml_version.type),
+            qbxml_country=bindparam("p_country", type_=c.c.qbxml_country.type),
+            reported_company_file=func.coalesce(
+                bindparam("p_file", type_=c.c.reported_company_file.type), c.c.reported_company_file
+            ),
+        )
+    )
+    return stmt.values(host_info=bindparam("p_info", type_=c.c.host_info.type)) if with_info else stmt
+
+
+@functools.cache
+def _session_facts_stmt() -> Any:
+    return (
+        update(S)
+        .where(S.c.ticket == bindparam("p_ticket"))
+        .values(
+            hcp_seen=True,
+            qbxml_version=bindparam("p_version", type_=S.c.qbxml_version.type),
+            qbxml_country=bindparam("p_country", type_=S.c.qbxml_country.type),
+        )
+    )
+
+
+def find_open(conn: prepared.Executor, ticket: str) -> Any | None:
+    """The open session ``ticket`` (its ``company_id`` and ``hcp_seen``), or None."""
+    rows = prepared.fetch(conn, _session_stmt(), {"p_ticket": ticket})
+    return rows[0] if rows else None
+
+
+def held(conn: prepared.Executor, ticket: str) -> list[Any]:
+    """The open session ``ticket`` joined with each job it holds in flight; empty when no such session."""
+    return list(prepared.fetch(conn, _held_stmt(), {"p_ticket": ticket}))
+
+
+def record_facts(conn: prepared.Executor, ticket: str, company_id: int, facts: Facts) -> None:
+    """Keep what the first call told on the company, and mark the session as past it."""
+    params = {
+        "p_company": company_id, "p_ticket": ticket, "p_version": facts.version, "p_country": facts.country,
+        "p_file": facts.company_file[:500] if facts.company_file else None, "p_info": facts.host_info,
+    }  # fmt: skip
+    prepared.execute(conn, _company_facts_stmt(facts.host_info is not None), params)
+    prepared.execute(conn, _session_facts_stmt(), params)
+
+
+def tally(conn: prepared.Executor, ticket: str, counts: Tally) -> None:
+    """Touch the session and add what one response settled to its counters."""
+    params = {
+        "p_ticket": ticket, "p_now": utcnow(), "p_sent": counts.sent, "p_done": counts.done,
+        "p_failed": counts.failed, "p_retried": counts.retried, "p_error": counts.error,
+    }  # fmt: skip
+    prepared.execute(conn, _tally_stmt(), params)
+
+
+# -- the rest: ordinary connections ------------------------------------------------------
+
+
+def open_ticket(conn: Connection, company_id: int) -> str | None:
+    """The ticket of the company's open session, if it has one."""
+    return conn.execute(
+        select(QbwcSession.ticket).where(QbwcSession.company_id == company_id, QbwcSession.state == SessionState.OPEN)
+    ).scalar()
+
+
+def start(conn: Connection, company_id: int, *, planned: int, now: datetime) -> str:
+    """Open a session for the company with ``planned`` jobs ready; returns its new ticket."""
+    ticket = new_ticket()
+    conn.execute(
+        insert(QbwcSession).values(
+            ticket=ticket, company_id=company_id, state=SessionState.OPEN, started_at=now,
+            last_seen_at=now, planned=planned, sent=0, done=0, failed=0, retried=0, round_trips=0,
+            hcp_seen=False,
+        )
+    )  # fmt: skip
+    return ticket
+
+
+def end(conn: Connection, ticket: str, state: SessionState, error: str | None) -> Any | None:
+    """End the open session ``ticket`` in ``state``; its ``done``, ``failed``, ``retried``, or None."""
+    now = utcnow()
+    values: dict[str, Any] = {"state": state, "ended_at": now, "last_seen_at": now}
+    if error:
+        values["last_error"] = error
+    return conn.execute(
+        update(QbwcSession)
+        .where(QbwcSession.ticket == ticket, QbwcSession.state == SessionState.OPEN)
+        .values(**values)
+        .returning(QbwcSession.done, QbwcSession.failed, QbwcSession.retried)
+    ).first()
+
+
+def last_error(conn: Connection, ticket: str) -> tuple[bool, str | None]:
+    """Whether the session ``ticket`` exists, and its last error."""
+    row = conn.execute(select(QbwcSession.last_error).where(QbwcSession.ticket == ticket)).first()
+    return (row is not None, row.last_error if row else None)
+
+
+def abandon_stalled(
+    conn: Connection, *, timeout: timedelta, now: datetime, company_id: int | None = None
+) -> Sequence[str]:
+    """Mark abandoned the open sessions silent for ``timeout``; returns their tickets.
+
+    A session is silent when neither its last call that answered (``last_seen_at``) nor
+    the lease of a job it holds is that recent: ``sendRequestXML`` leaves no other trace.
+    """
+    cutoff = now - timeout
+    leased_since = exists().where(J.c.ticket == S.c.ticket, J.c.state == JobState.IN_FLIGHT, J.c.leased_at >= cutoff)
+    stale = update(S).where(S.c.state == SessionState.OPEN, S.c.last_seen_at < cutoff, ~leased_since)
+    if company_id is not None:
+        stale = stale.where(S.c.company_id == company_id)
+    return [
+        r.ticket for r in conn.execute(stale.values(state=SessionState.ABANDONED, ended_at=now).returning(S.c.ticket))
+    ]
+
+
+def requeue_stalled(
+    conn: Connection, *, timeout: timedelta, company_id: int | None = None, now: datetime | None = None
+) -> int:
+    """Abandon sessions silent for ``timeout`` and put their in-flight jobs back; returns how many.
+
+    Jobs go back to ``queued`` (or ``failed`` past their attempt limit). QuickBooks may
+    have applied a request whose answer never came back; the event says so.
+    """
+    now = now or utcnow()
+    tickets = abandon_stalled(conn, timeout=timeout, now=now, company_id=company_id)
+    return jobs.release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0

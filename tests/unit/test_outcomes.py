@@ -1,0 +1,145 @@
+"""The outcome of an answer, decided without a database: from a held job and its ``…Rs`` to the transition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from qbwc_service.db.models import JobState
+from qbwc_service.qbwc import outcomes
+from qbwc_service.qbwc.outcomes import Answer, HeldJob
+from qbwc_service.queue.kinds import RAW_QBXML, Done, JobKind, Next, StepState
+from qbwc_service.queue.retry import RetryPolicy
+from qbxml_builders import QBResponse, parse_response_elements
+from tests.helpers import customer_ret, response_doc, rs
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+POLICY = RetryPolicy(base_delay=timedelta(seconds=30))
+
+
+def job(job_id: int = 7, *, attempts: int = 1, max_attempts: int = 5, progress: dict[str, Any] | None = None,
+        kind: str = "qbxml", step: int = 0) -> HeldJob:  # fmt: skip
+    """A held job of ``kind``."""
+    return HeldJob(job_id, kind, {"request": "<CustomerAddRq/>"}, step, attempts, max_attempts, progress)
+
+
+def answers(*parts: str) -> list[Answer]:
+    """The ``…Rs`` of a response document made of ``parts``."""
+    return [Answer(el, r) for el, r in parse_response_elements(response_doc(*parts))]
+
+
+def decide(held: Mapping[int, HeldJob], *parts: str, kind: JobKind = RAW_QBXML) -> outcomes.Decided:
+    """:func:`outcomes.of_message` with every job of ``kind``."""
+    return outcomes.of_message(held, answers(*parts), policy=POLICY, now=NOW, kind_of=lambda _: kind)
+
+
+def test_success_is_done_with_the_ids_returned() -> None:
+    """A status 0 answer makes the job done with its ListID and EditSequence, and keeps the Rs."""
+    (o,) = decide({7: job()}, rs("7", ret=customer_ret("80000001-1", "Acme"))).outcomes
+    assert o.to_state is JobState.DONE and o.result is not None
+    assert o.result["ListID"] == "80000001-1" and o.status_code == 0
+    assert o.response_xml is not None and o.response_xml.startswith("<CustomerAddRs")
+
+
+def test_retryable_status_requeues_with_back_off() -> None:
+    """A retryable status (3180) puts the job back after the policy's delay."""
+    (o,) = decide({7: job(attempts=2)}, rs("7", 3180, message="busy")).outcomes
+    assert o.to_state is JobState.QUEUED and o.not_before == NOW + timedelta(seconds=60)
+
+
+def test_retryable_status_fails_once_attempts_run_out() -> None:
+    """The same status fails the job on its last attempt."""
+    (o,) = decide({7: job(attempts=5)}, rs("7", 3180, message="busy")).outcomes
+    assert o.to_state is JobState.FAILED and o.error and "3180" in o.error
+
+
+def test_permanent_error_fails_with_status_and_explanation() -> None:
+    """A 3100 (name in use) fails the job with QuickBooks' message and what to do."""
+    (o,) = decide({7: job()}, rs("7", 3100, message='The name "Acme" is already in use.')).outcomes
+    assert o.to_state is JobState.FAILED
+    assert o.error is not None and o.error.startswith('QuickBooks status 3100: The name "Acme"')
+
+
+def test_an_unanswered_job_is_retried_and_a_stray_answer_reported() -> None:
+    """A job with no ``…Rs`` goes back to the queue; an Rs for no held job is returned as unexpected."""
+    decided = decide({7: job(), 8: job(8)}, rs("8"), rs("99"), rs("8"))
+    by_id = {o.job_id: o for o in decided.outcomes}
+    assert by_id[7].to_state is JobState.QUEUED and by_id[7].error == outcomes.NO_ANSWER
+    assert by_id[8].to_state is JobState.DONE
+    assert [r.request_id for r in decided.unexpected] == ["99", "8"]
+
+
+def test_a_kind_may_ask_for_another_step() -> None:
+    """A kind answering :class:`Next` sends the job back to the queue at its next step, attempt not counted."""
+
+    def take(state: StepState, response: QBResponse) -> Done | Next:
+        if state.step == 0:
+            return Next({"found": response.ids().get("ListID")}, "queried; now the add")
+        return Done({"ListID": str((state.progress or {})["found"])})
+
+    kind = JobKind("two_steps", "query then act", dict, RAW_QBXML.build, lambda p: None, take_answer=take)
+    (first,) = decide({7: job(kind="two_steps")}, rs("7", ret=customer_ret("1-1", "A")), kind=kind).outcomes
+    assert (first.to_state, first.advance, first.count_attempt) == (JobState.QUEUED, True, False)
+    assert first.progress == {"found": "1-1"} and first.set_progress
+    held = job(kind="two_steps", step=1, progress={"found": "1-1"})
+    (second,) = decide({7: held}, rs("7.1"), kind=kind).outcomes
+    assert second.to_state is JobState.DONE and second.result == {"ListID": "1-1"}
+
+
+def test_lost_reply_mark_is_dropped_when_no_lookup_was_needed() -> None:
+    """A marked job answered without a lookup (a Mod) is done and its mark cleared."""
+    (o,) = decide({7: job(progress={"verify": True})}, rs("7")).outcomes
+    assert o.to_state is JobState.DONE and o.set_progress and o.progress is None
+
+
+def test_a_lookup_that_finds_the_record_adopts_it() -> None:
+    """The answer to a lost-reply lookup that holds the record makes the job done with its ListID."""
+    progress = {"verify": True, "checking": True, "entity": None, "expect": None}
+    found = rs("7.1", name="CustomerQueryRs", ret=customer_ret("80000009-1", "Acme"))
+    (o,) = decide({7: job(progress=progress, step=1)}, found).outcomes
+    assert o.to_state is JobState.DONE and o.result and o.result["ListID"] == "80000009-1"
+    assert o.message is not None and o.message.startswith("found already in QuickBooks")
+
+
+def test_a_lookup_that_finds_nothing_sends_the_add_now() -> None:
+    """Status 1 to a lookup requeues the job at once, the attempt not counted and the mark cleared."""
+    progress = {"verify": True, "checking": True, "entity": None, "expect": None}
+    (o,) = decide({7: job(progress=progress, step=1)}, rs("7.1", 1, name="CustomerQueryRs")).outcomes
+    assert (o.to_state, o.count_attempt, o.set_progress, o.progress) == (JobState.QUEUED, False, True, None)
+    assert o.not_before is None
+
+
+@pytest.mark.parametrize(("held", "states"), [(1, [JobState.FAILED]), (3, [JobState.QUEUED] * 3)])
+def test_parse_error_hresult_isolates_the_job_at_fault(held: int, states: list[JobState]) -> None:
+    """0x80040400 fails a lone job; in a batch each job is requeued to be sent alone, uncounted."""
+    found, fatal = outcomes.of_hresult(
+        {i: job(i) for i in range(held)}, "0x80040400", "parse error", policy=POLICY, now=NOW
+    )
+    assert fatal is None and [o.to_state for o in found] == states
+    if held > 1:
+        assert all(o.send_alone and not o.count_attempt for o in found)
+
+
+def test_other_hresults_end_the_run_and_mark_jobs_for_a_lookup() -> None:
+    """Any other hresult ends the session and requeues its jobs marked as possibly applied."""
+    found, fatal = outcomes.of_hresult({1: job(1), 2: job(2, attempts=5)}, "0x80040408", "", policy=POLICY, now=NOW)
+    assert fatal is not None and "0x80040408" in fatal
+    by_id = {o.job_id: o for o in found}
+    assert by_id[1].to_state is JobState.QUEUED and by_id[1].progress == {"verify": True}
+    assert by_id[2].to_state is JobState.FAILED and "gave up after 5 attempts" in (by_id[2].error or "")
+
+
+def test_request_ids_carry_the_step() -> None:
+    """The first request of a job is sent under its id, later steps as ``id.step``."""
+    assert [outcomes.request_id(12, s) for s in (0, 3)] == ["12", "12.3"]
+    assert outcomes.job_id_of("12.3") == 12 and outcomes.job_id_of("x") is None
+
+
+def test_answers_keep_the_element_as_received() -> None:
+    """The element kept for the job is the ``…Rs`` itself, so the admin pages show what QuickBooks said."""
+    (a,) = answers(rs("7", ret=customer_ret("1-1", "A")))
+    assert etree.QName(a.element).localname == "CustomerAddRs" and a.response.request_id == "7"
