@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbwc_service.accounts import companies
 from qbwc_service.cli.simulate import simulate
 from qbwc_service.cli.state import CliState, Group, pass_state
 from qbwc_service.config import ENV_HELP
-from qbwc_service.db.models import ApiKey, Company, Job, JobState, Role, utcnow
+from qbwc_service.db.models import Company, Job, JobState, Role
 from qbwc_service.queue import jobs
 
 EPILOG = "Environment variables:\n\n" + "\n\n".join(f"  {k}: {v}" for k, v in ENV_HELP.items())
@@ -205,16 +205,10 @@ def apikey() -> None:
 @pass_state
 def apikey_create(state: CliState, name: str) -> None:
     """Create an API key and print it, once."""
-    from sqlalchemy.exc import IntegrityError
+    from qbwc_service.accounts.api_keys import create_api_key
 
-    from qbwc_service.accounts.credentials import new_api_key
-
-    key, prefix, digest = new_api_key()
-    try:
-        with state.engine.begin() as conn:
-            conn.execute(insert(ApiKey).values(name=name, prefix=prefix, key_hash=digest, created_at=utcnow()))
-    except IntegrityError:
-        state.fail(f"an API key named {name!r} already exists")
+    with state.engine.begin() as conn:
+        key = create_api_key(conn, name).key
     state.emit({"name": name, "key": key}, f"API key {name} (shown once):\n{key}")
 
 

@@ -7,11 +7,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from qbwc_service.accounts.credentials import digest_matches
-from qbwc_service.db.models import ApiKey, Company, Job, utcnow
+from qbwc_service.accounts.api_keys import api_key_owner
+from qbwc_service.db.models import Company, Job
 from qbwc_service.errors import CompanyNotFound, JobNotFound, PayloadError
 from qbwc_service.queue import jobs
 from qbwc_service.web.context import services
@@ -28,15 +28,6 @@ def _presented_key() -> str | None:
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
     return request.headers.get("X-API-Key") or None
-
-
-def api_key_owner(conn: Connection, key: str) -> str | None:
-    """The name of the API key ``key`` matches, or None."""
-    for row in conn.execute(select(ApiKey.id, ApiKey.name, ApiKey.key_hash).where(ApiKey.prefix == key[:12])):
-        if digest_matches(row.key_hash, key):
-            conn.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
-            return str(row.name)
-    return None
 
 
 def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,20 +5,18 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
+from qbwc_service.accounts.api_keys import create_api_key
 from qbwc_service.accounts.companies import NewCompany
-from qbwc_service.accounts.credentials import new_api_key
-from qbwc_service.db.models import ApiKey, utcnow
 from tests.helpers import customer_add
 
 
 @pytest.fixture
 def api_key(engine: Engine) -> str:
-    key, prefix, digest = new_api_key()
+    """A JSON API key named ``shop``."""
     with engine.begin() as conn:
-        conn.execute(insert(ApiKey).values(name="shop", prefix=prefix, key_hash=digest, created_at=utcnow()))
-    return key
+        return create_api_key(conn, "shop").key
 
 
 @pytest.fixture
