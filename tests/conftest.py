@@ -1,9 +1,8 @@
-"""Shared fixtures: migrated databases (SQLite always, PostgreSQL when configured), apps, servers."""
+"""Shared fixtures: migrated databases (SQLite always, PostgreSQL when tests/pg.py finds one), apps, servers."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
 import shutil
 import socket
 import threading
@@ -21,13 +20,18 @@ from qbwc_service import create_app
 from qbwc_service.accounts import companies
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
+from tests import pg
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = ROOT.parent / "shared" / "spec"
 WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
 WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
-POSTGRES_URL = os.environ.get("QBWC_TEST_POSTGRES_URL")
 TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company")
+
+
+def pytest_report_header() -> str:
+    """Say in the header whether the PostgreSQL tests run, and on what."""
+    return pg.detected().describe()
 
 
 @pytest.fixture(autouse=True)
@@ -64,16 +68,17 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_schema() -> Iterator[str]:
     """A PostgreSQL schema of our own, migrated once (skips without PostgreSQL)."""
-    if not POSTGRES_URL:
-        pytest.skip("QBWC_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+    found = pg.detected()
+    if found.url is None:
+        pytest.skip(found.reason)
     schema = f"qbwc_test_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(POSTGRES_URL)
+    admin = make_engine(found.url)
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
-        pytest.skip(f"PostgreSQL at QBWC_TEST_POSTGRES_URL is not reachable: {exc.__class__.__name__}")
-    url = postgres_url(schema)
+        pytest.skip(f"PostgreSQL at {pg.shown(found.url)} is not reachable: {exc.__class__.__name__}")
+    url = postgres_url(found.url, schema)
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
@@ -83,11 +88,10 @@ def postgres_schema() -> Iterator[str]:
     admin.dispose()
 
 
-def postgres_url(schema: str) -> str:
-    """The test PostgreSQL URL with ``search_path`` set to ``schema``."""
-    assert POSTGRES_URL
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+def postgres_url(base: str, schema: str) -> str:
+    """The test PostgreSQL URL ``base`` with ``search_path`` set to ``schema``."""
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

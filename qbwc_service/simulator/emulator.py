@@ -12,13 +12,14 @@ from typing import Any
 
 from lxml import etree
 
-from qbwc_service.simulator import hcp, txns
+from qbwc_service.simulator import hcp
 from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
 from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
 from qbwc_service.simulator.schema import content_order, load_schema, schema_version_for
 from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
+from qbwc_service.simulator.txns import Transactions
 from qbwc_service.simulator.xmldata import Data, Value, fill, to_data
 from qbxml_builders.versions import normalize_version
 
@@ -77,6 +78,7 @@ class QuickBooksEmulator:
         self._iterators: dict[str, _Iterator] = {}
         self._iterator_serial = 0
         self._lock = threading.RLock()
+        self._txns = Transactions(self.store, self.facts, resolve=self.resolve, special_account=self.special_account)
         if seed_defaults:
             self._seed()
 
@@ -317,7 +319,7 @@ class QuickBooksEmulator:
 
     def _add(self, kind: Kind, data: Data) -> Data:
         if kind.txn:
-            return txns.add(self, kind, data)
+            return self._txns.add(kind, data)
         if kind.name in ("ItemSalesTax", "ItemSalesTaxGroup") and not self.facts.sales_tax:
             raise Reject(3250, "This feature is not enabled or not available in this company file.")
         if kind.name == "Employee" and "Name" not in data:
@@ -367,7 +369,7 @@ class QuickBooksEmulator:
             raise Reject(3200, f'The provided edit sequence "{sent}" is out-of-date.', (kind, current))
         changes = {k: v for k, v in data.items() if k not in (kind.id_field, "EditSequence")}
         if kind.txn:
-            return txns.mod(self, kind, current, changes)
+            return self._txns.mod(kind, current, changes)
         changes = self.resolve(kind, changes)
         old_full = self.store.name_of(current)
         if "Name" in changes or "ParentRef" in changes:
