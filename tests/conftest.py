@@ -27,7 +27,7 @@ SPEC_DIR = ROOT.parent / "shared" / "spec"
 WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
 WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
 POSTGRES_URL = os.environ.get("QBWC_TEST_POSTGRES_URL")
-TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company")
+TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company", "app_secret")
 
 
 @pytest.fixture(autouse=True)
