@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from qbwc_service import logs
+from qbwc_service.accounts.app_secret import session_signing_key
 from qbwc_service.config import load_settings
 from qbwc_service.db.engine import make_engine, make_sessionmaker
 from qbwc_service.qbwc.protocol import Protocol
@@ -30,17 +30,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logs.configure(settings.log_level)
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     protocol = Protocol(engine, settings)
+    signing_key = session_signing_key(engine, settings.secret_key)
 
     app = Flask(__name__, instance_path=None)
     app.config.update(
-        SECRET_KEY=settings.secret_key or secrets.token_hex(32),
+        SECRET_KEY=signing_key.value,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.public_url.startswith("https://"),
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         WTF_CSRF_TIME_LIMIT=None,
     )
-    context.init_app(app, context.Services(settings, engine, make_sessionmaker(engine)))
+    context.init_app(app, context.Services(settings, engine, make_sessionmaker(engine), signing_key.source))
     app.extensions[PROTOCOL_EXTENSION] = protocol
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)

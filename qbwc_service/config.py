@@ -15,7 +15,7 @@ PREFIX = "QBWC_"
 #: Environment variables and what they set; printed by ``qbwc-service --help``.
 ENV_HELP: dict[str, str] = {
     "QBWC_DATABASE_URL": "SQLAlchemy URL (default: sqlite file instance/qbwc.sqlite3)",
-    "QBWC_SECRET_KEY": "secret for session cookies and CSRF (default: random per process)",
+    "QBWC_SECRET_KEY": "secret for session cookies and CSRF (default: generated once, kept in the database)",
     "QBWC_PUBLIC_URL": "URL QBWC reaches us at, used in .qwc files (default http://localhost:8000)",
     "QBWC_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
     "QBWC_BATCH_SIZE": "jobs handed out in one qbXML message (default 50)",

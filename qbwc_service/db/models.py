@@ -292,3 +292,14 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+
+
+class AppSecret(Base):
+    """A secret the service generated once, kept here so every worker and host uses the same one."""
+
+    __tablename__ = "app_secret"
+
+    #: What the secret is for (``session_signing_key``: Flask's session cookies and CSRF tokens).
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,6 +11,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbwc_service.accounts.app_secret import KeySource
 from qbwc_service.config import Settings
 
 EXTENSION = "qbwc"
@@ -23,6 +24,8 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    #: Where the key signing session cookies and CSRF tokens came from (the admin pages say).
+    signing_key_source: KeySource
 
 
 def init_app(app: Flask, services: Services) -> None:

@@ -14,7 +14,7 @@ def test_upgrade_head_matches_the_models(db_url: str) -> None:
     try:
         migrate.upgrade(engine)  # idempotent on an up-to-date database
         tables = set(inspect(engine).get_table_names())
-        assert {"company", "job", "job_event", "qbwc_session", "staff_user", "api_key"} <= tables
+        assert {"company", "job", "job_event", "qbwc_session", "staff_user", "api_key", "app_secret"} <= tables
         indexes = {ix["name"] for ix in inspect(engine).get_indexes("job")}
         assert {"ix_job_next", "ix_job_depends_on", "ix_job_created"} <= indexes  # ix_job_next is hand-written
         assert "ix_job_ticket" not in indexes  # dropped by 0003

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from qbwc_service.db.models import Role
 from qbwc_service.web.admin import auth, company_pages, job_pages, public, session_pages
 from qbwc_service.web.admin.filters import FILTERS
+from qbwc_service.web.context import services
 
 __all__ = ["init_app"]
 
@@ -34,7 +35,8 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def staff_context() -> dict[str, Any]:
         user = auth.current_user()
-        return {"user": user, "is_admin": user is not None and user.role is Role.ADMIN}
+        is_admin = user is not None and user.role is Role.ADMIN
+        return {"user": user, "is_admin": is_admin, "signing_key_source": services().signing_key_source}
 
     @app.after_request
     def security_headers(response: Response) -> Response:
