@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SPEC_DIR = ROOT.parent / "shared" / "spec"
 WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
 WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
-TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company", "app_secret")
+TABLES = (
+    "job_event", "job_dependency", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company",
+    "app_secret",
+)  # fmt: skip
 
 
 def pytest_report_header() -> str:

@@ -317,11 +317,14 @@ def _read_payload(source: str) -> dict[str, Any]:
 @click.option("--payload", "source", required=True, help="JSON file with the payload, or - for stdin.")
 @click.option("--idempotency-key", default=None, help="Queue nothing if this key was used before.")
 @click.option("--priority", default=0, show_default=True, type=int)
-@click.option("--depends-on", default=None, type=int, help="Job id that must be done first.")
+@click.option(
+    "--depends-on", "depends_on", multiple=True, type=int,
+    help="Job id that must be done first (repeat for several).",
+)  # fmt: skip
 @pass_state
 def enqueue(
     state: CliState, company_name: str, kind: str, source: str, idempotency_key: str | None,
-    priority: int, depends_on: int | None,
+    priority: int, depends_on: tuple[int, ...],
 ) -> None:  # fmt: skip
     """Queue a job of KIND for COMPANY."""
     payload = _read_payload(source)
@@ -331,7 +334,7 @@ def enqueue(
         with state.engine.begin() as conn:
             result = jobs.enqueue(
                 conn, company_name, kind, payload, idempotency_key=idempotency_key,
-                priority=priority, depends_on=depends_on, max_attempts=state.settings.max_attempts, actor="cli",
+                priority=priority, depends_on=list(depends_on), max_attempts=state.settings.max_attempts, actor="cli",
             )  # fmt: skip
     except PayloadError as exc:
         state.fail_fields(str(exc), exc.errors)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     desc,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -163,8 +164,9 @@ class Job(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     #: Not handed out before this time (retry back-off); ``None``: at once.
     not_before: Mapped[datetime | None]
-    #: Must be done before this job is handed out.
-    depends_on_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
+    #: The FullName a list Add (or ensure) job will create, case-folded: what a ref by name
+    #: of a later job waits for (an implicit dependency; see docs/architecture.md).
+    creates: Mapped[str | None] = mapped_column(String(209))
     #: The lease: the QBWC session ticket holding the job, and since when.
     ticket: Mapped[str | None] = mapped_column(String(64))
     leased_at: Mapped[datetime | None]
@@ -196,15 +198,28 @@ class Job(Base):
         Index("ix_job_next", "company_id", "state", desc("priority"), "id"),
         # Serves the admin lists by state, and the few jobs in flight (looked up by ticket).
         Index("ix_job_state_id", "state", "id"),
-        # The dependents of a job: failed with it, or released when it is done.
+        # The queued or in-flight job that creates a name (implicit dependencies at enqueue).
         Index(
-            "ix_job_depends_on",
-            "depends_on_id",
-            sqlite_where=text("depends_on_id IS NOT NULL"),
-            postgresql_where=text("depends_on_id IS NOT NULL"),
+            "ix_job_creates",
+            "company_id",
+            "creates",
+            sqlite_where=text("creates IS NOT NULL"),
+            postgresql_where=text("creates IS NOT NULL"),
         ),
         Index("ix_job_created", "created_at", "id"),
     )
+
+
+class JobDependency(Base):
+    """One job that must be done before another is handed out (or sent earlier in its message)."""
+
+    __tablename__ = "job_dependency"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    #: The dependency; its dependents are found by this column (failed with it, released by its retry).
+    depends_on_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True, index=True)
+    #: The payload names the dependency as ``{"job": N}``: its recorded ListID/TxnID is read at send.
+    ref: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class JobEvent(Base):

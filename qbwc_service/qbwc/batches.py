@@ -13,7 +13,7 @@ from qbwc_service.errors import PayloadError, Unverifiable
 from qbwc_service.qbwc import lost_replies
 from qbwc_service.qbwc.outcomes import request_id
 from qbwc_service.queue.jobs import LeasedJob
-from qbwc_service.queue.kinds import StepState, next_request
+from qbwc_service.queue.kinds import StepState, next_request, resolve_refs
 from qbxml_builders import OnError, join_document, serialize_request
 
 
@@ -39,13 +39,23 @@ def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_byte
 
     A job whose reply was lost and that would create a record is sent as the query that
     looks for it first (:func:`.lost_replies.check_for`), as its next step.
+
+    A job that waits for dependencies earlier in the message (``after``) goes only when
+    each of them goes as its own request: not when one cannot be built, is sent as a
+    lost-reply check, or did not fit. Its ``{"job": N}`` refs are resolved first
+    (:func:`.kinds.resolve_refs`); a ref whose job recorded no id makes it unbuildable.
     """
     batch = Batch(version)
     size = 0
+    sent: set[int] = set()
     for job in found:
         if batch.requests and size >= max_bytes:
             break  # the rest waits for the next message
+        if any(d not in sent for d in job.after):
+            continue  # waits for the next message (or fails with its dependency)
         try:
+            if job.known is not None:
+                job = dataclasses.replace(job, payload=resolve_refs(job.kind, job.payload, job.known))
             check = _check(job, version, country)
             if check is not None:
                 element = check.query
@@ -53,6 +63,7 @@ def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_byte
                 job = dataclasses.replace(job, step=job.step + 1)
             else:
                 element = _request(job, version, country)
+                sent.add(job.id)
         except (PayloadError, Unverifiable) as exc:
             batch.unbuildable.append((job.id, str(exc)))
             continue

@@ -7,6 +7,7 @@ refused the whole message. The caller records the outcomes (:func:`.jobs.settle`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ from lxml import etree
 
 from qbwc_service.db.models import JobState
 from qbwc_service.qbwc import lost_replies
-from qbwc_service.queue.jobs import Outcome, lost_reply_mark
+from qbwc_service.queue.jobs import Outcome, dependency_failed, lost_reply_mark
 from qbwc_service.queue.kinds import Done, JobKind, Next, StepState, get_kind
 from qbwc_service.queue.retry import Action, RetryPolicy
 from qbxml_builders import QBResponse
@@ -37,6 +38,8 @@ class HeldJob:
     attempts: int
     max_attempts: int
     progress: Mapping[str, Any] | None = None
+    #: Its dependencies held in the same message (sent before it).
+    after: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +92,54 @@ def of_message(
     for job_id, job in held.items():
         if job_id not in answered:
             decided.outcomes.append(of_transport_failure(job, NO_ANSWER, policy=policy, now=now))
+    decided.outcomes[:] = put_down_to_dependencies(held, decided.outcomes)
     return decided
+
+
+def put_down_to_dependencies(held: Mapping[int, HeldJob], found: Sequence[Outcome]) -> list[Outcome]:
+    """A job whose dependency in the same message was not done: its own failure is put down to it.
+
+    QuickBooks read the dependent after its dependency failed, so its error (3140, an
+    invalid reference, most often) says nothing of its own. It is settled as any dependent
+    of that dependency: failed, naming it, when the dependency failed; back to the queue,
+    the attempt not counted, when the dependency goes back to the queue. A dependent that
+    succeeded all the same is done.
+    """
+    by_id = {o.job_id: o for o in found}
+    changed = True
+    while changed:  # dependencies go before their dependents; a chain settles in as many passes
+        changed = False
+        for job_id, outcome in by_id.items():
+            job = held.get(job_id)
+            if job is None or not job.after or outcome.to_state is JobState.DONE:
+                continue
+            blame = next((by_id[d] for d in job.after if d in by_id and by_id[d].to_state is not JobState.DONE), None)
+            if blame is None:
+                continue
+            attributed = _dependency_outcome(outcome, blame)
+            if attributed != outcome:
+                by_id[job_id] = attributed
+                changed = True
+    return [by_id[o.job_id] for o in found]
+
+
+def _dependency_outcome(own: Outcome, blame: Outcome) -> Outcome:
+    """The outcome of a dependent whose dependency ``blame`` went before it in the message and was not done."""
+    answer = f" (QuickBooks answered it with status {own.status_code})" if own.status_code is not None else ""
+    if blame.to_state is JobState.FAILED:
+        state, error = JobState.FAILED, f"{dependency_failed(blame.job_id)}{answer}"
+    else:
+        state, error = (
+            JobState.QUEUED,
+            (
+                f"job {blame.job_id}, which it depends on and which went before it in the same message, goes back "
+                f"to the queue; this one waits for it{answer}"
+            ),
+        )
+    return dataclasses.replace(
+        own, to_state=state, error=error, message=error, count_attempt=False, not_before=None, send_alone=None,
+        result=None, advance=False,
+    )  # fmt: skip
 
 
 def of_answer(

@@ -9,6 +9,7 @@ means for each job) and :mod:`qbwc_service.queue.jobs` (the job rows).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -160,11 +161,13 @@ class Protocol:
                 log(logging.WARNING, "unknown_ticket", session=ticket[:8])
                 return -1
             session = rows[0]
-            held = {
-                r.id: HeldJob(r.id, r.kind, r.payload, r.step, r.attempts, r.max_attempts, r.progress)
-                for r in rows
-                if r.id is not None
-            }
+            held: dict[int, HeldJob] = {}
+            for r in rows:
+                if r.id is None:
+                    continue
+                job = held.get(r.id) or HeldJob(r.id, r.kind, r.payload, r.step, r.attempts, r.max_attempts,
+                                                r.progress)  # fmt: skip
+                held[r.id] = job if r.dep_id is None else dataclasses.replace(job, after=(*job.after, r.dep_id))
             now = utcnow()
             fatal: str | None = None
             if hresult and hresult.strip():

@@ -17,11 +17,12 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, insert, select
 
 from qbwc_service.accounts.credentials import new_ticket
 from qbwc_service.db import prepared
-from qbwc_service.db.models import Company, Job, JobState, QbwcSession, SessionState, utcnow
+from qbwc_service.db.models import Company, Job, JobDependency, JobState, QbwcSession, SessionState, utcnow
 from qbwc_service.queue import jobs
 
 S = QbwcSession.metadata.tables["qbwc_session"]
 J = Job.metadata.tables["job"]
+D = JobDependency.metadata.tables["job_dependency"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +59,24 @@ def _session_stmt() -> Any:
 
 @functools.cache
 def _held_stmt() -> Any:
-    """The open session of ``:p_ticket`` with each job it holds in flight (one row per job)."""
+    """The open session of ``:p_ticket`` with each job it holds in flight.
+
+    One row per job and dependency of it held in the same message (``dep_id``, None when
+    it has none), the rows of one job together.
+    """
     held = J.c.ticket == S.c.ticket, J.c.state == JobState.IN_FLIGHT
+    dep = J.alias("dep")
+    edges = D.join(dep, dep.c.id == D.c.depends_on_id)
+    in_message = and_(D.c.job_id == J.c.id, dep.c.ticket == S.c.ticket, dep.c.state == JobState.IN_FLIGHT)
     return (
         select(
             S.c.company_id, S.c.planned, S.c.done, S.c.failed,
             J.c.id, J.c.kind, J.c.payload, J.c.step, J.c.attempts, J.c.max_attempts, J.c.progress,
+            D.c.depends_on_id.label("dep_id"),
         )
-        .select_from(S.outerjoin(J, and_(*held)))
+        .select_from(S.outerjoin(J, and_(*held)).outerjoin(edges, in_message))
         .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+        .order_by(J.c.id, D.c.depends_on_id)
     )  # fmt: skip
 
 

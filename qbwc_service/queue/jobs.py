@@ -8,6 +8,7 @@ pass ``session.connection()``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,10 +19,19 @@ from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, s
 from sqlalchemy.exc import IntegrityError
 
 from qbwc_service.db import prepared
-from qbwc_service.db.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
+from qbwc_service.db.models import (
+    Company,
+    Job,
+    JobDependency,
+    JobEvent,
+    JobState,
+    QbwcSession,
+    SessionState,
+    utcnow,
+)
 from qbwc_service.db.prepared import Executor
 from qbwc_service.errors import CompanyNotFound, JobNotFound, JobStateError, PayloadError
-from qbwc_service.queue.kinds import get_kind
+from qbwc_service.queue.kinds import creates, get_kind, job_refs, names_referred_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,11 @@ class LeasedJob:
     max_attempts: int
     step: int
     progress: dict[str, Any] | None
+    #: Its dependencies not done yet: each goes earlier in the same message.
+    after: tuple[int, ...] = ()
+    #: What each ``{"job": N}`` ref of the payload resolves to (see :func:`.kinds.resolve_refs`):
+    #: the dependency's recorded result, or ``{"FullName": ...}`` when it goes earlier in the message.
+    known: Mapping[int, Mapping[str, Any]] | None = None
 
 
 #: The ``progress`` key that marks a job whose last request may have been applied in
@@ -90,14 +105,17 @@ def enqueue(
     *,
     idempotency_key: str | None = None,
     priority: int = 0,
-    depends_on: int | None = None,
+    depends_on: int | Sequence[int] | None = None,
     max_attempts: int = 5,
     actor: str = "api",
 ) -> Enqueued:
     """Validate ``payload`` for ``kind`` and queue it for ``company`` (a name or an id).
 
-    With an ``idempotency_key`` already used for the company, nothing is queued and the
-    earlier job is returned (``created=False``).
+    The job waits for every job of ``depends_on`` (one id or several), for every job a ref
+    of its payload names (``{"job": N}``), and for every queued or in-flight job of the
+    company that will create a name its refs give (an implicit dependency; see
+    docs/architecture.md). With an ``idempotency_key`` already used for the company,
+    nothing is queued and the earlier job is returned (``created=False``).
     """
     company_id = company if isinstance(company, int) else company_id_by_name(conn, company)
     if not isinstance(payload, Mapping):
@@ -108,10 +126,10 @@ def enqueue(
         earlier = _by_idempotency_key(conn, company_id, idempotency_key)
         if earlier is not None:
             return earlier
-    if depends_on is not None:
-        dep_company = conn.execute(select(Job.company_id).where(Job.id == depends_on)).scalar()
-        if dep_company != company_id:
-            raise PayloadError(kind, [f"depends_on: job {depends_on} is not a job of this company"])
+    explicit = [depends_on] if isinstance(depends_on, int) else list(dict.fromkeys(depends_on or ()))
+    refs = job_refs(clean)
+    dependencies = _dependencies(conn, company_id, kind, clean, explicit, refs)
+    made = creates(kind, clean)
     now = utcnow()
     values = {
         "company_id": company_id,
@@ -123,7 +141,7 @@ def enqueue(
         "state": JobState.QUEUED,
         "attempts": 0,
         "max_attempts": max_attempts,
-        "depends_on_id": depends_on,
+        "creates": made.casefold()[:209] if made else None,
         "step": 0,
         "send_alone": False,
         "created_at": now,
@@ -139,11 +157,56 @@ def enqueue(
         if earlier is None:
             raise
         return earlier
+    if dependencies:
+        by_ref = {r.job_id for r in refs}
+        conn.execute(
+            insert(JobDependency),
+            [{"job_id": job_id, "depends_on_id": d, "ref": d in by_ref} for d in dependencies],
+        )
     events(
         conn,
-        [{"job_id": job_id, "to_state": JobState.QUEUED, "actor": actor, "message": "enqueued"}],
-    )
+        [{"job_id": job_id, "to_state": JobState.QUEUED, "actor": actor, "message": "enqueued"
+          + (f", after job{'s' if len(dependencies) > 1 else ''} {', '.join(map(str, dependencies))}"
+             if dependencies else "")}],
+    )  # fmt: skip
     return Enqueued(job_id, JobState.QUEUED, True)
+
+
+def _dependencies(
+    conn: Connection,
+    company_id: int,
+    kind: str,
+    payload: Mapping[str, Any],
+    explicit: Sequence[int],
+    refs: Sequence[Any],
+) -> list[int]:
+    """The jobs a new job waits for: given, named by its refs, and creating a name it refers to."""
+    named = [r.job_id for r in refs]
+    wanted = list(dict.fromkeys([*explicit, *named]))
+    if any(type(j) is not int for j in wanted):
+        raise PayloadError(kind, ["depends_on: job ids are whole numbers"])
+    found = set()
+    if wanted:
+        found = set(conn.execute(select(Job.id).where(Job.id.in_(wanted), Job.company_id == company_id)).scalars())
+    problems = [f"depends_on: job {j} is not a job of this company" for j in explicit if j not in found]
+    problems += [f"{r.field}: job {r.job_id} is not a job of this company" for r in refs if r.job_id not in found]
+    if problems:
+        raise PayloadError(kind, list(dict.fromkeys(problems)))
+    names = names_referred_to(payload)
+    implicit: list[int] = []
+    if names:
+        implicit = list(
+            conn.execute(
+                select(Job.id)
+                .where(
+                    Job.company_id == company_id,
+                    Job.creates.in_(sorted(n[:209] for n in names)),
+                    Job.state.in_([JobState.QUEUED, JobState.IN_FLIGHT]),
+                )
+                .order_by(Job.id)
+            ).scalars()
+        )
+    return list(dict.fromkeys([*wanted, *implicit]))
 
 
 def _by_idempotency_key(conn: Connection, company_id: int, key: str) -> Enqueued | None:
@@ -160,20 +223,22 @@ _QUEUED, _IN_FLIGHT, _DONE = JobState.QUEUED, JobState.IN_FLIGHT, JobState.DONE
 
 
 S = QbwcSession.metadata.tables["qbwc_session"]
+D = JobDependency.metadata.tables["job_dependency"]
 
 
 @functools.cache
-def _ready_clause(of_session: bool = False) -> Any:
+def _ready_clause() -> Any:
     """Jobs of ``:p_company`` that may be handed out at ``:p_now``.
 
-    ``of_session``: jobs of the company of the session the statement joins instead.
+    Queued, past their back-off, and every dependency done (no dependency that is not).
     """
     dep = J.alias("dep")
+    waiting = exists().select_from(D.join(dep, dep.c.id == D.c.depends_on_id))
     return and_(
-        J.c.company_id == (S.c.company_id if of_session else bindparam("p_company")),
+        J.c.company_id == bindparam("p_company"),
         J.c.state == _QUEUED,
         or_(J.c.not_before.is_(None), J.c.not_before <= bindparam("p_now", type_=J.c.not_before.type)),
-        or_(J.c.depends_on_id.is_(None), exists().where(dep.c.id == J.c.depends_on_id, dep.c.state == _DONE)),
+        ~waiting.where(D.c.job_id == J.c.id, dep.c.state != _DONE),
     )
 
 
@@ -188,20 +253,58 @@ def _has_work_stmt() -> Any:
     return select(or_(exists().where(_ready_clause()), held))
 
 
+#: How many candidates a message's SELECT reads per job it may send: blocked ones included,
+#: for the jobs whose dependencies go earlier in the same message.
+WINDOW = 2
+
+
 @functools.cache
 def _candidates_stmt(dialect: str) -> Any:
-    """Ready jobs of the company of the open session ``:p_ticket``, highest priority first, then oldest.
+    """Candidate jobs of the company of the open session ``:p_ticket``, highest priority first, then oldest.
 
-    Each row is led by the session's columns (no row when no job is ready or no such session is open).
+    A window of ``:p_window`` queued jobs past their back-off whose every dependency is done
+    or itself queued and past its back-off (so it may go earlier in the same message). Each
+    row is led by the session's columns and followed by one dependency edge of the job: one
+    not done yet, or one its payload names as ``{"job": N}`` (with that job's result); a
+    job has as many rows as such edges, at least one. No row when no job is a candidate or
+    no such session is open.
     """
-    columns = (J.c.id, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts, J.c.max_attempts, J.c.step, J.c.progress)
-    stmt = (
-        select(S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country, *columns)
-        .select_from(J.join(S, S.c.company_id == J.c.company_id))
+    now = bindparam("p_now", type_=J.c.not_before.type)
+    company = select(S.c.company_id).where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
+    blocker = J.alias("blocker")
+    may_go = or_(blocker.c.state == _DONE, and_(blocker.c.state == _QUEUED, or_(
+        blocker.c.not_before.is_(None), blocker.c.not_before <= now)))  # fmt: skip
+    blocked = exists().select_from(D.join(blocker, blocker.c.id == D.c.depends_on_id))
+    window = (
+        select(J.c.id, J.c.company_id, J.c.priority, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts,
+               J.c.max_attempts, J.c.step, J.c.progress)
+        .where(
+            J.c.company_id == company.scalar_subquery(), J.c.state == _QUEUED,
+            or_(J.c.not_before.is_(None), J.c.not_before <= now),
+            ~blocked.where(D.c.job_id == J.c.id, ~may_go),
+        )
+        .order_by(J.c.priority.desc(), J.c.id)
+        .limit(bindparam("p_window"))
+    )  # fmt: skip
+    if dialect == "postgresql":
+        window = window.with_for_update(skip_locked=True, of=J)
+    w = window.subquery("w")
+    edge, dep = D.alias("edge"), J.alias("dep")
+    edges = edge.join(dep, dep.c.id == edge.c.depends_on_id)
+    return (
+        select(
+            S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country,
+            w.c.id, w.c.send_alone, w.c.kind, w.c.payload, w.c.attempts, w.c.max_attempts, w.c.step, w.c.progress,
+            edge.c.depends_on_id.label("dep_id"), edge.c.ref.label("dep_ref"), dep.c.state.label("dep_state"),
+            dep.c.result.label("dep_result"),
+        )
+        .select_from(
+            S.join(w, w.c.company_id == S.c.company_id)
+            .outerjoin(edges, and_(edge.c.job_id == w.c.id, or_(edge.c.ref, dep.c.state != _DONE)))
+        )
         .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
-    )
-    stmt = stmt.where(_ready_clause(of_session=True)).order_by(J.c.priority.desc(), J.c.id).limit(bindparam("p_limit"))
-    return stmt.with_for_update(skip_locked=True, of=J) if dialect == "postgresql" else stmt
+        .order_by(w.c.priority.desc(), w.c.id, edge.c.depends_on_id)
+    )  # fmt: skip
 
 
 @functools.cache
@@ -285,31 +388,121 @@ def has_work(conn: Executor, company_id: int, ticket: str) -> bool:
 def session_candidates(
     conn: Executor, ticket: str, *, limit: int, now: datetime | None = None
 ) -> tuple[Any, list[LeasedJob]]:
-    """The next ready jobs of the company of the open session ``ticket``, read with the session.
+    """The next jobs of the company of the open session ``ticket`` for one message, read with the session.
 
-    Highest priority first, then oldest. A job marked ``send_alone`` (it broke a batch
-    before) comes by itself. On PostgreSQL the job rows are locked until the transaction
-    ends, and rows locked by another transaction are skipped.
+    Highest priority first, then oldest. A job whose dependencies are not all done comes
+    when each of them comes earlier in the same message (:func:`in_message`). A job marked
+    ``send_alone`` (it broke a batch before) comes by itself. On PostgreSQL the job rows
+    are locked until the transaction ends, and rows locked by another transaction are skipped.
 
     Returns the session's ``company_id``, ``hcp_seen``, ``qbxml_version`` and
     ``qbxml_country`` with the jobs, or ``(None, [])`` when there is no ready job (or no
     such open session).
     """
-    params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_limit": limit}
+    params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_window": limit * WINDOW}
     rows = prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params)
-    return (rows[0] if rows else None), _leased(rows)
+    return (rows[0] if rows else None), in_message(_candidates(rows), limit=limit)
 
 
-def _leased(rows: Iterable[Any]) -> list[LeasedJob]:
-    """Candidate rows as jobs, stopping at a job that must be sent alone."""
-    found: list[LeasedJob] = []
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A queued job that may go in the next message, with the dependencies that decide whether it does."""
+
+    job: LeasedJob
+    send_alone: bool = False
+    #: Dependencies not done yet.
+    waiting: tuple[int, ...] = ()
+    #: The result of each dependency the payload names as ``{"job": N}`` that is done.
+    results: Mapping[int, Mapping[str, Any]] | None = None
+    #: Dependencies named as ``{"job": N}`` (done or not).
+    named: frozenset[int] = frozenset()
+
+
+def _candidates(rows: Iterable[Any]) -> list[Candidate]:
+    """The rows of the candidates' SELECT (one per dependency edge) as one :class:`Candidate` per job."""
+    found: list[Candidate] = []
+    waiting: list[int] = []
+    results: dict[int, Any] = {}
+    named: set[int] = set()
+    last: Any = None
+
+    def close() -> None:
+        job = LeasedJob(last.id, last.kind, last.payload, last.attempts + 1, last.max_attempts, last.step,
+                        last.progress)  # fmt: skip
+        found.append(Candidate(job, last.send_alone, tuple(waiting), dict(results), frozenset(named)))
+
     for r in rows:
-        if r.send_alone and found:
-            break
-        found.append(LeasedJob(r.id, r.kind, r.payload, r.attempts + 1, r.max_attempts, r.step, r.progress))
-        if r.send_alone:
-            break
+        if last is not None and r.id != last.id:
+            close()
+            waiting, results, named = [], {}, set()
+        last = r
+        if r.dep_id is None:
+            continue
+        if r.dep_state == _DONE:
+            results[r.dep_id] = r.dep_result or {}
+        else:
+            waiting.append(r.dep_id)
+        if r.dep_ref:
+            named.add(r.dep_id)
+    if last is not None:
+        close()
     return found
+
+
+def in_message(candidates: Sequence[Candidate], *, limit: int) -> list[LeasedJob]:
+    """Which candidates go in one message, in an order that puts every dependency before its dependents.
+
+    Pure. QuickBooks processes a message's requests in order, so a job may go after the
+    dependencies it waits for. A ``{"job": N}`` ref to a dependency in the same message
+    has no id yet: it goes by the FullName that dependency will create, and when it cannot
+    (a TxnID, a name not known) the job waits for the next message. A job that must be
+    sent alone goes first and by itself, or not at all. Candidates come in priority order;
+    one that comes before a dependency waits until that dependency is placed.
+    """
+    placed: dict[int, LeasedJob] = {}
+    order: list[LeasedJob] = []
+    pending: list[Candidate] = []
+    ids = {c.job.id for c in candidates}
+
+    def place(c: Candidate) -> bool:
+        if any(d not in placed for d in c.waiting):
+            return False
+        known: dict[int, Mapping[str, Any]] = {d: v for d, v in (c.results or {}).items() if d in c.named}
+        for d in c.named:
+            if d in known:
+                continue
+            dep = placed.get(d)
+            name = creates(dep.kind, dep.payload) if dep is not None else None
+            if name is None or any(r.job_id == d and r.wants != "ListID" for r in job_refs(c.job.payload)):
+                return False
+            known[d] = {"FullName": name}
+        job = c.job
+        if c.waiting or known:
+            job = dataclasses.replace(job, after=c.waiting, known=known or None)
+        placed[job.id] = job
+        order.append(job)
+        return True
+
+    for c in candidates:
+        if len(order) >= limit:
+            break
+        if c.send_alone:
+            if order:
+                break
+            if not c.waiting and place(c):
+                break
+            continue
+        if place(c):
+            progress = True
+            while progress and pending and len(order) < limit:
+                progress = False
+                for p in list(pending):
+                    if len(order) < limit and place(p):
+                        pending.remove(p)
+                        progress = True
+        elif all(d in ids for d in c.waiting):
+            pending.append(c)
+    return order
 
 
 def claim(
@@ -423,42 +616,62 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
     return settled
 
 
+def dependency_failed(job_id: int) -> str:
+    """The error of a job failed because its dependency ``job_id`` failed (also how :func:`retry` finds it)."""
+    return f"job {job_id}, which it depends on, failed; retry that one first"
+
+
 def fail_dependents(conn: Executor, failed_ids: Sequence[int], *, actor: str) -> int:
-    """Fail queued jobs that depend on a failed one (and their dependents in turn)."""
+    """Fail queued jobs that depend on a failed one (and their dependents in turn), naming it."""
     total = 0
     frontier = list(failed_ids)
     while frontier:
         now = utcnow()
         rows = [
-            r
+            (job_id, r.id)
             for job_id in frontier
-            for r in prepared.fetch(conn, _fail_dependents_stmt(), {"p_id": job_id, "p_now": now})
+            for r in prepared.fetch(
+                conn, _fail_dependents_stmt(), {"p_id": job_id, "p_now": now, "p_error": dependency_failed(job_id)}
+            )
         ]
         events(
             conn,
             (
-                {"job_id": r.id, "from_state": JobState.QUEUED, "to_state": JobState.FAILED,
-                 "actor": actor, "message": f"job {r.depends_on_id}, which it depends on, failed"}
-                for r in rows
+                {"job_id": dependent, "from_state": JobState.QUEUED, "to_state": JobState.FAILED,
+                 "actor": actor, "message": dependency_failed(failed)}
+                for failed, dependent in rows
             ),
         )  # fmt: skip
         total += len(rows)
-        frontier = [r.id for r in rows]
+        frontier = [dependent for _, dependent in rows]
     return total
 
 
 @functools.cache
 def _fail_dependents_stmt() -> Any:
     now = bindparam("p_now", type_=J.c.updated_at.type)
+    dependents = select(D.c.job_id).where(D.c.depends_on_id == bindparam("p_id"))
     return (
         update(J)
-        .where(J.c.depends_on_id == bindparam("p_id"), J.c.state == _QUEUED)
+        .where(J.c.id.in_(dependents), J.c.state == _QUEUED)
         .values(
             state=JobState.FAILED, finished_at=now, updated_at=now,
-            error="a job it depends on failed; retry that one first",
+            error=bindparam("p_error", type_=J.c.error.type),
         )
-        .returning(J.c.id, J.c.depends_on_id)
+        .returning(J.c.id)
     )  # fmt: skip
+
+
+def dependencies_of(conn: Connection, job_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The jobs each of ``job_ids`` depends on, in id order (the admin pages and the API show them)."""
+    out: dict[int, list[int]] = {j: [] for j in job_ids}
+    if job_ids:
+        rows = conn.execute(
+            select(D.c.job_id, D.c.depends_on_id).where(D.c.job_id.in_(list(job_ids))).order_by(D.c.depends_on_id)
+        )
+        for job_id, dep in rows:
+            out[job_id].append(dep)
+    return out
 
 
 def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datetime | None = None) -> int:
@@ -532,7 +745,12 @@ def cancel(conn: Connection, job_id: int, *, actor: str) -> None:
 
 
 def retry(conn: Connection, job_id: int, *, actor: str, priority: int | None = None) -> None:
-    """Send a failed (or cancelled) job again, with a fresh set of attempts."""
+    """Send a failed (or cancelled) job again, with a fresh set of attempts, and release its dependents.
+
+    The dependents that failed because this job failed (their error is
+    :func:`dependency_failed` of it) go back to the queue, and theirs in turn. One that
+    still has another failed or cancelled dependency stays failed, its error now naming that one.
+    """
     values: dict[str, Any] = {
         "state": JobState.QUEUED, "attempts": 0, "not_before": None, "finished_at": None,
         "send_alone": False, "step": 0, "progress": None,
@@ -540,6 +758,39 @@ def retry(conn: Connection, job_id: int, *, actor: str, priority: int | None = N
     if priority is not None:
         values["priority"] = priority
     _transition(conn, job_id, [JobState.FAILED, JobState.CANCELLED], values, actor=actor, message="retried")
+    _release_dependents(conn, job_id, actor=actor)
+
+
+def _release_dependents(conn: Connection, job_id: int, *, actor: str) -> None:
+    """Requeue the jobs that failed only because ``job_id`` failed (see :func:`retry`)."""
+    frontier = [job_id]
+    dep = J.alias("dep")
+    while frontier:
+        released: list[int] = []
+        for retried in frontier:
+            dependents = conn.execute(
+                select(J.c.id)
+                .where(J.c.id.in_(select(D.c.job_id).where(D.c.depends_on_id == retried)),
+                       J.c.state == JobState.FAILED, J.c.error == dependency_failed(retried))
+                .order_by(J.c.id)
+            ).scalars().all()  # fmt: skip
+            for dependent in dependents:
+                other = conn.execute(
+                    select(dep.c.id)
+                    .select_from(D.join(dep, dep.c.id == D.c.depends_on_id))
+                    .where(D.c.job_id == dependent, dep.c.state.in_([JobState.FAILED, JobState.CANCELLED]))
+                    .order_by(dep.c.id)
+                ).scalar()
+                if other is not None:
+                    conn.execute(update(J).where(J.c.id == dependent).values(error=dependency_failed(other)))
+                    continue
+                _transition(
+                    conn, dependent, [JobState.FAILED],
+                    {"state": JobState.QUEUED, "error": None, "not_before": None, "finished_at": None},
+                    actor=actor, message=f"released: job {retried}, which it depends on, was retried",
+                )  # fmt: skip
+                released.append(dependent)
+        frontier = released
 
 
 def reprioritize(conn: Connection, job_id: int, priority: int, *, actor: str) -> None:

@@ -11,7 +11,7 @@ typed request of :mod:`qbxml_builders` and raw ``qbxml``) and those that workflo
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,9 @@ class JobKind:
     steps: Callable[[StepState, str, str], etree._Element] | None = None
     #: Read a successful answer to the current step (errors are settled by the retry policy).
     take_answer: Callable[[StepState, QBResponse], Step] = _single_step
+    #: The FullName (as given) of the list entry the job will create, or None; by default
+    #: the name rule of :func:`creates` for ``…_add`` and ``…_ensure`` kinds.
+    creates: Callable[[Mapping[str, Any]], str | None] | None = None
 
     def next_request(self, state: StepState, version: str, country: str) -> etree._Element:
         """The ``…Rq`` element of the job's current step."""
@@ -131,12 +134,31 @@ def _reference_raw(payload: Mapping[str, Any]) -> str | None:
     return str(element.tag)
 
 
+def _creates_raw(payload: Mapping[str, Any]) -> str | None:
+    try:
+        element = _raw_request(payload)
+    except PayloadError:
+        return None
+    if not str(element.tag).endswith("AddRq"):
+        return None
+    body = next((c for c in element if isinstance(c.tag, str)), element)
+    name = body.findtext("Name")
+    if not name:
+        return None
+    parent = body.find("ParentRef")
+    if parent is None:
+        return name
+    parent_name = parent.findtext("FullName")
+    return f"{parent_name}:{name}" if parent_name else None
+
+
 RAW_QBXML = JobKind(
     name="qbxml",
     description="A ready-made qbXML request element (…Rq), sent as it is.",
     validate=_validate_raw,
     build=_build_raw,
     reference=_reference_raw,
+    creates=_creates_raw,
 )
 
 
@@ -168,8 +190,140 @@ def registry() -> dict[str, JobKind]:
     return {**_builtin(), **_registered}
 
 
+# -- references between jobs ------------------------------------------------------------
+
+#: Stands in for a ``{"job": N}`` ref while the rest of the payload is validated.
+_PLACEHOLDER_ID = "JOB-REF"
+
+
+@dataclass(frozen=True, slots=True)
+class JobRef:
+    """A ``{"job": N}`` in a payload: where it sits, the job it names, and the id it stands for."""
+
+    path: tuple[str | int, ...]
+    job_id: int
+    #: ``ListID`` (a list ref, ``…_ref``) or ``TxnID`` (a ``txn_id`` field, as in ``applied_to``).
+    wants: str
+
+    @property
+    def field(self) -> str:
+        """The field's path as validation errors name it (``applied_to.0.txn_id``)."""
+        return ".".join(str(p) for p in self.path)
+
+
+def _is_job_ref(value: Any) -> bool:
+    return isinstance(value, Mapping) and len(value) == 1 and type(value.get("job")) is int
+
+
+def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    yield path, value
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from _walk(inner, (*path, key))
+    elif isinstance(value, list | tuple):
+        for index, inner in enumerate(value):
+            yield from _walk(inner, (*path, index))
+
+
+def job_refs(payload: Mapping[str, Any]) -> list[JobRef]:
+    """Every ``{"job": N}`` ref of a payload: in a ``…_ref`` field, or as a ``txn_id``."""
+    found = []
+    for path, value in _walk(payload, ()):
+        if not path or not _is_job_ref(value) or not isinstance(path[-1], str):
+            continue
+        key = path[-1]
+        if key == "txn_id":
+            found.append(JobRef(path, value["job"], "TxnID"))
+        elif key.endswith("_ref"):
+            found.append(JobRef(path, value["job"], "ListID"))
+    return found
+
+
+def names_referred_to(payload: Mapping[str, Any]) -> set[str]:
+    """The FullNames a payload's refs give without a ListID, case-folded (implicit dependencies)."""
+    names = set()
+    for path, value in _walk(payload, ()):
+        if path and isinstance(path[-1], str) and path[-1].endswith("_ref") and isinstance(value, Mapping):
+            name = value.get("full_name")
+            if isinstance(name, str) and value.get("list_id") is None:
+                names.add(name.casefold())
+    return names
+
+
+def _replace(payload: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    """A copy of ``payload`` with ``value`` at ``path`` (containers on the path copied, the rest shared)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(payload, Mapping) and isinstance(head, str):
+        return {**payload, head: _replace(payload[head], rest, value)}
+    if isinstance(payload, list | tuple) and isinstance(head, int):
+        items = list(payload)
+        items[head] = _replace(items[head], rest, value)
+        return items
+    raise PayloadError("job ref", [f"{'.'.join(str(p) for p in path)}: not found in the payload"])
+
+
+def _placeholder(ref: JobRef) -> Any:
+    return _PLACEHOLDER_ID if ref.wants == "TxnID" else {"list_id": _PLACEHOLDER_ID}
+
+
+def resolve_refs(kind: str, payload: Mapping[str, Any], known: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
+    """The payload with each ``{"job": N}`` ref replaced by what ``known[N]`` gives for it.
+
+    ``known[N]`` is the dependency's recorded ``result`` (ListID, TxnID, FullName), or
+    ``{"FullName": ...}`` for a dependency sent earlier in the same message. A list ref
+    becomes ``{"list_id": ListID}``, else ``{"full_name": FullName}``; a ``txn_id`` becomes
+    the TxnID. Raises :class:`PayloadError` naming the job whose result lacks the id.
+    """
+    out: Any = dict(payload)
+    problems = []
+    for ref in job_refs(payload):
+        got = known.get(ref.job_id) or {}
+        if ref.wants == "TxnID":
+            value: Any = got.get("TxnID")
+        elif got.get("ListID"):
+            value = {"list_id": got["ListID"]}
+        else:
+            value = {"full_name": got["FullName"]} if got.get("FullName") else None
+        if value is None:
+            problems.append(
+                f"{ref.field}: job {ref.job_id}, which this one refers to, recorded no {ref.wants} "
+                f"(its result: {dict(got) or 'none'}); correct the payload or that job, then retry"
+            )
+            continue
+        out = _replace(out, ref.path, value)
+    if problems:
+        raise PayloadError(kind, problems)
+    return dict(out)
+
+
+def _list_name_rule(payload: Mapping[str, Any]) -> str | None:
+    """FullName of the entry an Add creates: ``name``, or ``Parent:name`` under a parent named by FullName."""
+    name = payload.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    parent = payload.get("parent_ref")
+    if parent is None:
+        return name
+    parent_name = parent.get("full_name") if isinstance(parent, Mapping) and "list_id" not in parent else None
+    return f"{parent_name}:{name}" if isinstance(parent_name, str) else None
+
+
+def creates(kind: str, payload: Mapping[str, Any]) -> str | None:
+    """The FullName (as given) that a job of ``kind`` will create, or None (see docs/architecture.md)."""
+    job_kind = get_kind(kind)
+    if job_kind.creates is not None:
+        return job_kind.creates(payload)
+    return _list_name_rule(payload) if kind.endswith(("_add", "_ensure")) else None
+
+
 def _typed_kind(spec: RequestKind) -> JobKind:
-    """A job kind over one typed request kind of :mod:`qbxml_builders`."""
+    """A job kind over one typed request kind of :mod:`qbxml_builders`.
+
+    A ref may name another job (``{"job": N}``): validated with a placeholder in its place,
+    stored as given, and resolved to the job's recorded id when sent (:func:`resolve_refs`).
+    """
 
     def model(payload: Mapping[str, Any]) -> BaseModel:
         try:
@@ -177,15 +331,25 @@ def _typed_kind(spec: RequestKind) -> JobKind:
         except PayloadValidationError as exc:
             raise PayloadError(spec.name, exc.errors) from exc
 
+    def stand_in(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[JobRef]]:
+        refs = job_refs(payload)
+        for ref in refs:
+            payload = _replace(payload, ref.path, _placeholder(ref))
+        return payload, refs
+
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
         # Stored as JSON (money as strings, dates ISO) and validated again when sent.
-        return model(payload).model_dump(mode="json", exclude_none=True)
+        checked, refs = stand_in(payload)
+        clean: Any = model(checked).model_dump(mode="json", exclude_none=True)
+        for ref in refs:
+            clean = _replace(clean, ref.path, {"job": ref.job_id})
+        return dict(clean)
 
     def build(payload: Mapping[str, Any], version: str, country: str) -> etree._Element:
         return spec.build(model(payload), version=version, country=country)
 
     def reference(payload: Mapping[str, Any]) -> str | None:
-        return spec.reference(model(payload))
+        return spec.reference(model(stand_in(payload)[0]))
 
     return JobKind(spec.name, spec.description, validate, build, reference)
 

@@ -21,7 +21,7 @@ from qbwc_service.simulator.emulator import QuickBooksEmulator
 from qbwc_service.simulator.faults import FaultInjector, FaultPlan
 from qbwc_service.simulator.store import Duplicate
 from qbwc_service.simulator.webconnector import Outcome, SessionReport, WebConnector
-from qbwc_service.simulator.workload import PlannedJob, workload
+from qbwc_service.simulator.workload import PlannedJob, invoice_mix, workload
 from qbwc_service.simulator.xmldata import Data
 
 FINAL = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
@@ -208,11 +208,15 @@ class Simulation:
         invoices: int = 2,
         prefix: str = "sim",
         raw: bool = False,
+        mix: str = "business",
     ) -> None:
         self.engine, self.url, self.seed = engine, url, seed
         self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
         self.customers, self.invoices = customers, invoices
         self.count, self.prefix, self.raw = companies, prefix, raw
+        #: ``business`` (:func:`.workload.workload`) or ``invoices`` (:func:`.workload.invoice_mix`, where
+        #: ``customers`` and ``invoices`` are per company).
+        self.mix = mix
         self.runs: list[CompanyRun] = []
         self.injectors: list[FaultInjector] = []
 
@@ -229,7 +233,12 @@ class Simulation:
                 created = companies.create_company(conn, name, f"{name}-qbwc")
                 run = CompanyRun(name, created.username, created.token, quickbooks)
                 ids: dict[str, int] = {}
-                for planned in workload(name, rng, customers=self.customers, invoices=self.invoices):
+                plan = (
+                    invoice_mix(name, rng, customers=self.customers, invoices=self.invoices)
+                    if self.mix == "invoices"
+                    else workload(name, rng, customers=self.customers, invoices=self.invoices)
+                )
+                for planned in plan:
                     kind, payload = ("qbxml", planned.raw()) if self.raw else (planned.kind, planned.payload)
                     job = jobs.enqueue(
                         conn,

@@ -320,3 +320,38 @@ def _journal_entry(after: str | None) -> PlannedJob:
         ],
     }
     return PlannedJob("journal", "journal_entry_add", payload, ("JournalEntry", "JE-1"), after, amount)
+
+
+#: The items of :func:`invoice_mix`: (name, price).
+MIX_ITEMS = [(f"Service {n}", Decimal(f"{10 * n}.50")) for n in range(1, 6)]
+
+
+def invoice_mix(prefix: str, rng: random.Random, *, customers: int = 20, invoices: int = 975) -> list[PlannedJob]:
+    """Customers and items, then invoices on them (the batching benchmark: 20 + 5 + 975 = 1,000 jobs).
+
+    No tax: customers and items are ``Non``. Each invoice waits for its customer
+    (``depends_on``); its item refs are by name, so the items are implicit dependencies.
+    """
+    plan = [
+        PlannedJob(
+            f"item{n}", "item_service_add",
+            {"name": name, "sales_tax_code_ref": _ref("Non"), "sales_or_purchase": {"desc": name, "price": str(price)}},
+            ("ItemService", name),
+        )
+        for n, (name, price) in enumerate(MIX_ITEMS, 1)
+    ]  # fmt: skip
+    for c in range(1, customers + 1):
+        name = customer_name(prefix, c)
+        payload = {"name": name, "company_name": f"{name} LLC", "sales_tax_code_ref": _ref("Non")}
+        plan.append(PlannedJob(f"customer{c}", "customer_add", payload, ("Customer", name)))
+    for i in range(1, invoices + 1):
+        c = rng.randint(1, customers)
+        lines: list[dict[str, Any]] = []
+        total = Decimal(0)
+        for item, price in rng.sample(MIX_ITEMS, rng.randint(1, 3)):
+            quantity = rng.randint(1, 4)
+            lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
+            total += _money(price * quantity)
+        payload: dict[str, Any] = {"customer_ref": _ref(customer_name(prefix, c)), "ref_number": f"M-{i}", "lines": lines}
+        plan.append(PlannedJob(f"invoice{i}", "invoice_add", payload, ("Invoice", f"M-{i}"), f"customer{c}", total))
+    return plan

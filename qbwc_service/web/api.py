@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -47,8 +47,8 @@ def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def job_json(job: Job, company_name: str) -> dict[str, Any]:
-    """A job as the API and the CLI show it."""
+def job_json(job: Job, company_name: str, depends_on: Sequence[int] = ()) -> dict[str, Any]:
+    """A job as the API and the CLI show it, with the jobs it depends on."""
     return {
         "id": job.id,
         "company": company_name,
@@ -58,7 +58,7 @@ def job_json(job: Job, company_name: str) -> dict[str, Any]:
         "attempts": job.attempts,
         "idempotency_key": job.idempotency_key,
         "reference": job.reference,
-        "depends_on": job.depends_on_id,
+        "depends_on": list(depends_on),
         "status_code": job.status_code,
         "status_message": job.status_message,
         "error": job.error,
@@ -75,13 +75,16 @@ def load_job(conn: Connection, job_id: int) -> dict[str, Any]:
         row = db.execute(select(Job, Company.name).join(Company).where(Job.id == job_id)).first()
         if row is None:
             raise JobNotFound(job_id)
-        return job_json(row[0], row[1])
+        return job_json(row[0], row[1], jobs.dependencies_of(conn, [job_id])[job_id])
 
 
 @bp.post("/companies/<name>/jobs")
 @require_api_key
 def enqueue_job(name: str, actor: str) -> Any:
-    """Queue one job: ``{"kind", "payload", "idempotency_key"?, "priority"?, "depends_on"?}``."""
+    """Queue one job: ``{"kind", "payload", "idempotency_key"?, "priority"?, "depends_on"?}``.
+
+    ``depends_on`` is a job id or a list of them.
+    """
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _error(400, "the request body must be a JSON object")
@@ -93,8 +96,11 @@ def enqueue_job(name: str, actor: str) -> Any:
         body.get("depends_on"),
         body.get("idempotency_key"),
     )
-    if not isinstance(priority, int) or (depends_on is not None and not isinstance(depends_on, int)):
-        return _error(400, "'priority' and 'depends_on' must be whole numbers")
+    if isinstance(depends_on, int) and not isinstance(depends_on, bool):
+        depends_on = [depends_on]
+    ids_ok = isinstance(depends_on, list) and all(isinstance(d, int) and not isinstance(d, bool) for d in depends_on)
+    if not isinstance(priority, int) or (depends_on is not None and not ids_ok):
+        return _error(400, "'priority' must be a whole number and 'depends_on' a job id or a list of job ids")
     if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
         return _error(400, "'idempotency_key' must be a string of 1 to 200 characters")
     try:

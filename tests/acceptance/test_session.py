@@ -299,7 +299,7 @@ def test_unexpected_request_ids_are_ignored(live_server: LiveServer, engine: Eng
 
 
 def test_dependencies_wait_for_their_job(live_server: LiveServer, engine: Engine, company: NewCompany) -> None:
-    """A job that depends on another is sent only after that one is done, and fails when it fails."""
+    """A dependent goes after its dependency in the same message, and fails naming it when it fails there."""
     with engine.begin() as conn:
         parent = jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add("P")}).job_id
         child = jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add("C")}, depends_on=parent).job_id
@@ -308,11 +308,13 @@ def test_dependencies_wait_for_their_job(live_server: LiveServer, engine: Engine
     svc = qbwc(live_server.url + "/qbwc")
     ticket = start(svc, company)
     first = etree.fromstring(svc.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
-    assert [r.get("requestID") for r in first.find("QBXMLMsgsRq")] == [str(parent), str(orphan_parent)]
-    svc.receiveResponseXML(ticket, response_doc(rs(str(parent)), rs(str(orphan_parent), 3090)), "", "")
-    second = etree.fromstring(svc.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
-    assert [r.get("requestID") for r in second.find("QBXMLMsgsRq")] == [str(child)]
-    assert job_row(engine, orphan).state == JobState.FAILED
+    assert [r.get("requestID") for r in first.find("QBXMLMsgsRq")] == [str(parent), str(child), str(orphan_parent),
+                                                                         str(orphan)]  # fmt: skip
+    answer = response_doc(rs(str(parent)), rs(str(child)), rs(str(orphan_parent), 3090), rs(str(orphan), 3140))
+    assert svc.receiveResponseXML(ticket, answer, "", "") == 100
+    assert job_row(engine, child).state == JobState.DONE
+    failed = job_row(engine, orphan)
+    assert failed.state == JobState.FAILED and failed.error.startswith(jobs.dependency_failed(orphan_parent))
 
 
 def test_client_version_warns_and_refuses_old_web_connectors(live_server: LiveServer) -> None:

@@ -16,7 +16,7 @@ def test_upgrade_head_matches_the_models(db_url: str) -> None:
         tables = set(inspect(engine).get_table_names())
         assert {"company", "job", "job_event", "qbwc_session", "staff_user", "api_key", "app_secret"} <= tables
         indexes = {ix["name"] for ix in inspect(engine).get_indexes("job")}
-        assert {"ix_job_next", "ix_job_depends_on", "ix_job_created"} <= indexes  # ix_job_next is hand-written
+        assert {"ix_job_next", "ix_job_creates", "ix_job_created"} <= indexes  # ix_job_next is hand-written
         assert "ix_job_ticket" not in indexes  # dropped by 0003
         migrate.check(engine)
     finally:

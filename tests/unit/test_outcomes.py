@@ -143,3 +143,40 @@ def test_answers_keep_the_element_as_received() -> None:
     """The element kept for the job is the ``…Rs`` itself, so the admin pages show what QuickBooks said."""
     (a,) = answers(rs("7", ret=customer_ret("1-1", "A")))
     assert etree.QName(a.element).localname == "CustomerAddRs" and a.response.request_id == "7"
+
+
+def test_dependent_failure_after_a_failed_dependency_is_put_down_to_it() -> None:
+    """A 3140 after the job's dependency failed in the same message fails it naming that dependency."""
+    held = {7: job(7), 8: HeldJob(8, "qbxml", {}, 0, 1, 5, after=(7,))}
+    first, second = decide(held, rs("7", 3090, message="bad name"), rs("8", 3140, message="invalid ref")).outcomes
+    assert first.to_state is JobState.FAILED and "3090" in (first.error or "")
+    assert second.to_state is JobState.FAILED and second.count_attempt is False
+    assert second.error == "job 7, which it depends on, failed; retry that one first (QuickBooks answered it with " \
+        "status 3140)"  # fmt: skip
+    assert second.status_code == 3140
+
+
+def test_dependent_of_a_requeued_dependency_is_requeued_uncounted() -> None:
+    """When the dependency goes back to the queue (a retryable status), its dependent goes back too, uncounted."""
+    held = {7: job(7), 8: HeldJob(8, "qbxml", {}, 0, 1, 5, after=(7,)), 9: HeldJob(9, "qbxml", {}, 0, 1, 5, after=(8,))}
+    found = decide(held, rs("7", 3180, message="busy"), rs("8", 3140), rs("9", 3140)).outcomes
+    by_id = {o.job_id: o for o in found}
+    assert by_id[7].to_state is JobState.QUEUED and by_id[7].count_attempt is True
+    for dependent, blamed in ((8, 7), (9, 8)):
+        o = by_id[dependent]
+        assert o.to_state is JobState.QUEUED and o.count_attempt is False and o.not_before is None
+        assert o.error is not None and o.error.startswith(f"job {blamed}, which it depends on")
+
+
+def test_dependent_that_succeeded_despite_its_dependency_is_done() -> None:
+    """A dependent QuickBooks accepted although its dependency failed is done: only failures are put down to it."""
+    held = {7: job(7), 8: HeldJob(8, "qbxml", {}, 0, 1, 5, after=(7,))}
+    _, second = decide(held, rs("7", 3090), rs("8", ret=customer_ret("80000002-1", "B"))).outcomes
+    assert second.to_state is JobState.DONE
+
+
+def test_own_failure_without_a_failed_dependency_stays_its_own() -> None:
+    """A dependent whose dependency was done fails with its own QuickBooks status."""
+    held = {7: job(7), 8: HeldJob(8, "qbxml", {}, 0, 1, 5, after=(7,))}
+    _, second = decide(held, rs("7", ret=customer_ret("80000001-1", "A")), rs("8", 3140, message="bad")).outcomes
+    assert second.to_state is JobState.FAILED and (second.error or "").startswith("QuickBooks status 3140")

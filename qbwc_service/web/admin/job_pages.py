@@ -56,9 +56,12 @@ def detail(job_id: int) -> Any:
         top_priority = db.execute(
             select(func.max(Job.priority)).where(Job.company_id == job.company_id, Job.state == JobState.QUEUED)
         ).scalar_one()
+    waits_for = jobs.dependencies_of(db.connection(), [job_id])[job_id]
+    dependencies = db.execute(select(Job.id, Job.state).where(Job.id.in_(waits_for)).order_by(Job.id)).all()
     return render_template(
         "jobs/detail.html",
         job=job,
+        dependencies=dependencies,
         company_name=company_name,
         history=history,
         payload_json=payload_json,
