@@ -5,7 +5,12 @@ runs the typed workload (customer_add, invoice_add, payment_add, ... enqueued th
 job queue; ``--raw`` sends the same requests as ready-made qbxml jobs) over HTTP and prints
 jobs/s, round trips per 1,000 jobs, round-trip latency percentiles and the service's peak RSS.
 
+It also splits the time: the service's share (the Web Connector's wall time of each
+sendRequestXML + receiveResponseXML, which leaves QuickBooks out) and the time spent
+inside the emulator (``process_request``), both per job.
+
     .venv/bin/python bench/e2e.py --companies 4 --customers 10 --invoices 5
+    .venv/bin/python bench/e2e.py --mix invoices --companies 1   # 20 customers, 5 items, 975 invoices
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
+from qbwc_service.simulator.emulator import QuickBooksEmulator
 from qbwc_service.simulator.run import Simulation
 
 
@@ -50,6 +56,20 @@ def tree_peak_rss_kib(pid: int) -> int:
     return total
 
 
+def _time_emulator(quickbooks: QuickBooksEmulator, total: list[float]) -> None:
+    """Add the time each ``process_request`` of ``quickbooks`` takes to ``total[0]``."""
+    inner = quickbooks.process_request
+
+    def timed(request: str | bytes) -> str:
+        started = time.perf_counter()
+        try:
+            return inner(request)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    quickbooks.process_request = timed  # type: ignore[method-assign]
+
+
 def main() -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -61,7 +81,16 @@ def main() -> int:
     parser.add_argument("--faults", default="")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--raw", action="store_true", help="qbxml jobs instead of typed jobs")
+    parser.add_argument(
+        "--mix", choices=["business", "invoices"], default="business",
+        help="business: the simulator's chained workload; invoices: 20 customers, 5 items and 975 invoices "
+        "per company (--customers and --invoices default to 20 and 975 then)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.mix == "invoices":
+        given = set(sys.argv)
+        args.customers = args.customers if "--customers" in given else 20
+        args.invoices = args.invoices if "--invoices" in given else 975
 
     workdir = Path(tempfile.mkdtemp(prefix="qbwc-bench-"))
     url = f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -103,10 +132,14 @@ def main() -> int:
             seed=args.seed,
             prefix="bench",
             raw=args.raw,
+            mix=args.mix,
         )
         enqueue_started = time.perf_counter()
         sim.setup()
         enqueue = time.perf_counter() - enqueue_started
+        emulator = [0.0]
+        for run in sim.runs:
+            _time_emulator(run.quickbooks, emulator)
         jobs = sum(len(run.jobs) for run in sim.runs)
         started = time.perf_counter()
         summary = sim.run(sessions=1000)
@@ -121,6 +154,13 @@ def main() -> int:
     print(f"setup {enqueue:.2f} s (companies created with hashed tokens, payloads validated and enqueued)")
     print(f"elapsed {elapsed:.2f} s, {done / elapsed:.1f} jobs/s")
     print(f"round trips {summary.round_trips}, {summary.round_trips * 1000 / max(jobs, 1):.1f} per 1,000 jobs")
+    service = sum(summary.latencies)
+    per = max(done, 1)
+    print(
+        f"service (sendRequestXML + receiveResponseXML over HTTP, QuickBooks left out) {service * 1000 / per:.3f} ms "
+        f"per job, {service * 1000 / max(summary.round_trips, 1):.1f} ms per round trip; "
+        f"inside the emulator {emulator[0] * 1000 / per:.3f} ms per job"
+    )
     print("round-trip latency " + ", ".join(f"p{p} {summary.percentile(p) * 1000:.1f} ms" for p in (50, 95, 99)))
     print(f"service peak RSS (gunicorn master + workers) {rss / 1024:.1f} MiB")
     print(

@@ -353,6 +353,6 @@ def invoice_mix(prefix: str, rng: random.Random, *, customers: int = 20, invoice
             lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
             total += _money(price * quantity)
         customer = _ref(customer_name(prefix, c))
-        payload: dict[str, Any] = {"customer_ref": customer, "ref_number": f"M-{i}", "lines": lines}
-        plan.append(PlannedJob(f"invoice{i}", "invoice_add", payload, ("Invoice", f"M-{i}"), f"customer{c}", total))
+        invoice: dict[str, Any] = {"customer_ref": customer, "ref_number": f"M-{i}", "lines": lines}
+        plan.append(PlannedJob(f"invoice{i}", "invoice_add", invoice, ("Invoice", f"M-{i}"), f"customer{c}", total))
     return plan
