@@ -771,7 +771,7 @@ def _release_dependents(conn: Connection, job_id: int, *, actor: str) -> None:
             dependents = conn.execute(
                 select(J.c.id)
                 .where(J.c.id.in_(select(D.c.job_id).where(D.c.depends_on_id == retried)),
-                       J.c.state == JobState.FAILED, J.c.error == dependency_failed(retried))
+                       J.c.state == JobState.FAILED, J.c.error.startswith(dependency_failed(retried), autoescape=True))
                 .order_by(J.c.id)
             ).scalars().all()  # fmt: skip
             for dependent in dependents:
