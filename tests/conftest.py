@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from qbwc_service import create_app
 from qbwc_service.accounts import companies
+from qbwc_service.accounts.credentials import FAST_HASH_ENV
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
 
@@ -28,6 +29,11 @@ WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
 WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
 POSTGRES_URL = os.environ.get("QBWC_TEST_POSTGRES_URL")
 TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hash with argon2's cheapest parameters here and in every server or CLI process a test starts."""
+    os.environ[FAST_HASH_ENV] = "1"
 
 
 @pytest.fixture(autouse=True)
