@@ -396,7 +396,7 @@ def job() -> None:
 def job_show(state: CliState, job_id: int) -> None:
     """Show a job with its request, response and history."""
     from qbwc_service.db.models import JobEvent
-    from qbwc_service.web.api import load_job
+    from qbwc_service.queue.views import load_job
 
     with state.engine.connect() as conn:
         data = load_job(conn, job_id)
