@@ -4,7 +4,9 @@ Scripts call ``qbwc-service`` in loops, so what a command costs is mostly what i
 This migrates a temporary SQLite database, creates a company and a few jobs, then runs each
 command several times, interleaved with ``python -c pass`` so that a busy machine slows
 every column alike, and prints the median wall time (and the child's CPU time) of each,
-with its ratio to the bare interpreter.
+with its ratio to the bare interpreter. The commands write and read ``.pyc`` files, as an
+installed package has them: ``PYTHONDONTWRITEBYTECODE`` is dropped for them (with it, and no
+``__pycache__`` yet, every module of the checkout is compiled from source at every run).
 
     .venv/bin/python bench/cli_start.py [--runs 15]
 
@@ -57,6 +59,7 @@ def main() -> None:
             "QBWC_DATABASE_URL": f"sqlite:///{Path(tmp) / 'bench.sqlite3'}",
             "QBWC_LOG_LEVEL": "WARNING",
         }
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         payload = Path(tmp) / "customer.json"
         payload.write_text(json.dumps(PAYLOAD), encoding="utf-8")
         cli(env, "db", "upgrade")
