@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from qbwc_service.cli.payload import read_payload
+from qbwc_service.cli.payload import read_payload, read_text, xml_payload
 from qbwc_service.cli.state import CliState, Group, pass_state
 from qbwc_service.db.types import JobState
 from qbwc_service.queue import views
@@ -17,20 +17,35 @@ from qbwc_service.queue import views
 @click.command()
 @click.argument("company_name", metavar="COMPANY")
 @click.argument("kind")
-@click.option("--payload", "source", required=True, help="JSON file with the payload, or - for stdin.")
+@click.option(
+    "--payload", "source", metavar="FILE|-", default=None,
+    help="The payload: a JSON file, or - for stdin. For a qbxml job also the request element itself (…Rq).",
+)  # fmt: skip
+@click.option("--xml", "xml_source", metavar="FILE|-", default=None,
+              help="For a qbxml job: a file (or - for stdin) holding the request element (…Rq).")  # fmt: skip
 @click.option("--idempotency-key", default=None, help="Queue nothing if this key was used before.")
 @click.option("--priority", default=0, show_default=True, type=int)
 @click.option("--depends-on", default=None, type=int, help="Job id that must be done first.")
 @pass_state
 def enqueue(
-    state: CliState, company_name: str, kind: str, source: str, idempotency_key: str | None,
-    priority: int, depends_on: int | None,
+    state: CliState, company_name: str, kind: str, source: str | None, xml_source: str | None,
+    idempotency_key: str | None, priority: int, depends_on: int | None,
 ) -> None:  # fmt: skip
-    """Queue a job of KIND for COMPANY."""
+    """Queue a job of KIND for COMPANY.
+
+    The payload is a JSON object (each kind's fields: `qbwc-service qbxml kinds`). A qbxml
+    job takes the request element itself: a file whose text starts with < given to
+    --payload, or any file given to --xml.
+    """
     from qbwc_service.errors import PayloadError
     from qbwc_service.queue import jobs
 
-    payload = read_payload(source)
+    if source is not None and xml_source is None:
+        payload = read_payload(source, kind)
+    elif xml_source is not None and source is None:
+        payload = xml_payload(read_text(xml_source), kind, xml_source, "--xml")
+    else:
+        raise click.UsageError("give the payload with --payload FILE|-, or a qbxml job's request with --xml FILE|-")
     try:
         with state.engine.begin() as conn:
             result = jobs.enqueue(

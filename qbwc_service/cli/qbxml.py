@@ -43,7 +43,7 @@ def qbxml_kinds(state: CliState) -> None:
 @pass_state
 def qbxml_build(state: CliState, kind: str, source: str, version: str, country: str) -> None:
     """Print the complete qbXML document a job of KIND would send."""
-    payload = read_payload(source)
+    payload = read_payload(source, kind)
     try:
         document = preview(kind, payload, version=version, country=country).decode("utf-8")
     except PayloadValidationError as exc:
