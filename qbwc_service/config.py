@@ -6,14 +6,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from qbwc_service.errors import ConfigError
 
 PREFIX = "QBWC_"
 
+T = TypeVar("T")
 
-def setting(default: Any, help: str, *, default_text: str | None = None) -> Any:
+
+def setting(default: T, help: str, *, default_text: str | None = None) -> T:
     """A field of :class:`Settings`: its default, what it sets, and how to read the default.
 
     ``help`` and ``default_text`` (for defaults a literal would not explain) are what
