@@ -6,11 +6,14 @@ kinds (the qbXML builders); the queue's verbs are imported by the commands that 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 
 from qbwc_service.cli.payload import read_payload, read_text, xml_payload
 from qbwc_service.cli.state import CliState, Group, pass_state
 from qbwc_service.db.types import JobState
+from qbwc_service.errors import PayloadError
 from qbwc_service.queue import views
 
 
@@ -37,7 +40,6 @@ def enqueue(
     job takes the request element itself: a file whose text starts with < given to
     --payload, or any file given to --xml.
     """
-    from qbwc_service.errors import PayloadError
     from qbwc_service.queue import jobs
 
     if source is not None and xml_source is None:
@@ -81,8 +83,6 @@ def list_jobs(state: CliState, company_name: str | None, job_state: str | None, 
 @pass_state
 def requeue_stalled(state: CliState) -> None:
     """Abandon Web Connector sessions silent for QBWC_SESSION_TIMEOUT and requeue their jobs."""
-    from datetime import timedelta
-
     from qbwc_service.queue import jobs
 
     with state.engine.begin() as conn:
