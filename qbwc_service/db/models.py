@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -22,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from qbwc_service.db.types import JobState, Role, SessionState, UTCDateTime, utcnow
+from qbwc_service.db.types import JobState, Role, SessionState, UTCDateTime, enum_type, utcnow
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -48,18 +46,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class Base(DeclarativeBase):
@@ -113,7 +99,7 @@ class Job(Base):
     #: Text support staff search for: a name, a RefNumber.
     reference: Mapped[str | None] = mapped_column(String(200))
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState, "job_state"), default=JobState.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     #: Not handed out before this time (retry back-off); ``None``: at once.
@@ -185,7 +171,7 @@ class QbwcSession(Base):
 
     ticket: Mapped[str] = mapped_column(String(64), primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
-    state: Mapped[SessionState] = mapped_column(_enum(SessionState, "session_state"), default=SessionState.OPEN)
+    state: Mapped[SessionState] = mapped_column(enum_type(SessionState, "session_state"), default=SessionState.OPEN)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
@@ -215,7 +201,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "staff_role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Enum, TypeDecorator
 from sqlalchemy.engine import Dialect
 
 
@@ -72,3 +72,16 @@ class Role(StrEnum):
     ADMIN = "admin"
     #: Read the queue, retry and cancel jobs; no tokens, no company creation.
     SUPPORT = "support"
+
+
+def enum_type(cls: type[StrEnum], name: str) -> Enum:
+    """A state enum stored by value as a CHECK-constrained string (the same on SQLite and PostgreSQL)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )

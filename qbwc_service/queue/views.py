@@ -1,51 +1,18 @@
 """How jobs look from outside: the JSON shapes the API and the CLI print. No Flask here.
 
-The reads go through lightweight Core tables naming just the columns they show, so a
-short-lived CLI process loads neither the ORM nor the models (``bench/cli_start.py``);
-``tests/unit/test_views.py`` checks each column against :mod:`qbwc_service.db.models`.
+The reads go through the Core tables of :mod:`qbwc_service.db.tables`, so a short-lived
+CLI process loads neither the ORM nor the models (``bench/cli_start.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Integer, String, Text, column, select, table
+from sqlalchemy import Connection, select
 
-from qbwc_service.db.types import JobState, UTCDateTime
+from qbwc_service.db.tables import company, job, job_event
+from qbwc_service.db.types import JobState
 from qbwc_service.errors import JobNotFound
-
-job = table(
-    "job",
-    column("id", Integer),
-    column("company_id", Integer),
-    column("kind", String),
-    column("state", String),
-    column("priority", Integer),
-    column("attempts", Integer),
-    column("idempotency_key", String),
-    column("reference", String),
-    column("depends_on_id", Integer),
-    column("status_code", Integer),
-    column("status_message", Text),
-    column("error", Text),
-    column("result", JSON),
-    column("request_xml", Text),
-    column("response_xml", Text),
-    column("created_at", UTCDateTime),
-    column("updated_at", UTCDateTime),
-    column("finished_at", UTCDateTime),
-)
-company = table("company", column("id", Integer), column("name", String))
-job_event = table(
-    "job_event",
-    column("id", Integer),
-    column("job_id", Integer),
-    column("at", UTCDateTime),
-    column("from_state", String),
-    column("to_state", String),
-    column("actor", String),
-    column("message", Text),
-)
 
 _JOB_WITH_COMPANY = job.join(company, job.c.company_id == company.c.id)
 #: What :func:`job_json` shows (not the request and response: they may be megabytes).

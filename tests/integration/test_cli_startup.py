@@ -60,9 +60,9 @@ def test_listing_and_showing_jobs_load_no_orm_no_builders_no_web(probe) -> None:
 
 
 def test_enqueue_loads_no_web_stack_and_no_password_hasher(probe) -> None:  # type: ignore[no-untyped-def]
-    """`enqueue` imports the kind registry but neither Flask, Spyne, zeep nor argon2."""
+    """`enqueue` imports the kind registry but neither Flask, Spyne, zeep, argon2 nor the ORM."""
     loaded = probe("--json", "enqueue", "acme", "customer_add", "--payload", "PAYLOAD")
-    assert not {"flask", "werkzeug", "spyne", "zeep", "argon2"} & set(loaded)
+    assert not {"flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm"} & set(loaded)
 
 
 def test_user_create_loads_no_web_stack(probe) -> None:  # type: ignore[no-untyped-def]

@@ -3,23 +3,33 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, TableClause, select
+from sqlalchemy import Engine, Enum, TableClause, select
 from sqlalchemy.orm import Session
 
 from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.db import tables
 from qbwc_service.db.models import Base, Job, JobState
 from qbwc_service.errors import JobNotFound
 from qbwc_service.queue import jobs, views
 from tests.helpers import customer_add
 
 
-@pytest.mark.parametrize("light", [views.job, views.company, views.job_event], ids=lambda t: t.name)
+@pytest.mark.parametrize(
+    "light", [tables.job, tables.company, tables.job_event, tables.qbwc_session], ids=lambda t: t.name
+)
 def test_lightweight_tables_name_real_columns_with_their_types(light: TableClause) -> None:
-    """Every column the views read exists in the models, with the same kind of type."""
+    """Every column of the Core tables exists in the models, with the same kind of type (and the same enum)."""
     table = Base.metadata.tables[light.name]
     for column in light.c:
         assert column.name in table.c, f"{light.name}.{column.name} is not a column of the model"
-        assert isinstance(table.c[column.name].type, type(column.type)), f"{light.name}.{column.name}"
+        model_type = table.c[column.name].type
+        assert isinstance(model_type, type(column.type)), f"{light.name}.{column.name}"
+        if isinstance(column.type, Enum):
+            assert (
+                isinstance(model_type, Enum)
+                and model_type.enums == column.type.enums
+                and model_type.name == column.type.name
+            )
 
 
 def test_load_job_is_the_orm_job_as_json(engine: Engine, company: NewCompany) -> None:
