@@ -241,17 +241,13 @@ def _has_work_stmt() -> Any:
     return select(or_(exists().where(_ready_clause()), held))
 
 
-#: How many candidates a message's SELECT reads per job it may send: blocked ones included,
-#: for the jobs whose dependencies go earlier in the same message.
-WINDOW = 2
-
-
 @functools.cache
-def _candidates_stmt(dialect: str) -> Any:
+def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
     """Candidate jobs of the company of the open session ``:p_ticket``, highest priority first, then oldest.
 
     A window of ``:p_window`` queued jobs past their back-off whose every dependency is done
-    or itself queued and past its back-off (so it may go earlier in the same message). Each
+    or itself queued and past its back-off (so it may go earlier in the same message);
+    ``strict``: only jobs whose every dependency is done (ready ones). Each
     row is led by the session's columns and followed by one dependency edge of the job: one
     not done yet, or one its payload names as ``{"job": N}`` (with that job's result); a
     job has as many rows as such edges, at least one. No row when no job is a candidate or
@@ -269,7 +265,7 @@ def _candidates_stmt(dialect: str) -> Any:
         .where(
             J.c.company_id == company.scalar_subquery(), J.c.state == _QUEUED,
             or_(J.c.not_before.is_(None), J.c.not_before <= now),
-            ~blocked.where(D.c.job_id == J.c.id, ~may_go),
+            ~blocked.where(D.c.job_id == J.c.id, blocker.c.state != _DONE if strict else ~may_go),
         )
         .order_by(J.c.priority.desc(), J.c.id)
         .limit(bindparam("p_window"))
@@ -386,10 +382,18 @@ def session_candidates(
     Returns the session's ``company_id``, ``hcp_seen``, ``qbxml_version`` and
     ``qbxml_country`` with the jobs, or ``(None, [])`` when there is no ready job (or no
     such open session).
+
+    One SELECT reads ``limit`` candidates, blocked ones included. Only when none of them can
+    go (each waits for a job outside the window, or names one by TxnID) does a second read
+    the ready jobs alone, so that blocked jobs never starve ready ones.
     """
-    params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_window": limit * WINDOW}
+    params = {"p_ticket": ticket, "p_now": now or utcnow(), "p_window": limit}
     rows = prepared.fetch(conn, _candidates_stmt(conn.dialect.name), params)
-    return (rows[0] if rows else None), in_message(_candidates(rows), limit=limit)
+    found = in_message(_candidates(rows), limit=limit)
+    if rows and not found:
+        rows = prepared.fetch(conn, _candidates_stmt(conn.dialect.name, strict=True), params)
+        found = in_message(_candidates(rows), limit=limit)
+    return (rows[0] if rows else None), found
 
 
 @dataclass(frozen=True, slots=True)

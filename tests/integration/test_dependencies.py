@@ -272,3 +272,16 @@ def test_several_dependencies_through_the_api_and_the_cli(
     assert deps(engine, created) == [a, b]
     shown = client.get(f"/api/v1/jobs/{created}", headers=auth)
     assert shown.json["depends_on"] == [a, b]
+
+
+def test_blocked_jobs_in_the_window_do_not_starve_ready_ones(engine: Engine, company: NewCompany) -> None:
+    """A high-priority payment waiting for an invoice's TxnID fills the window; the invoice still goes, then it."""
+    protocol = Protocol(engine, load_settings({"log_level": "WARNING", "batch_size": 1}, environ={}))
+    enqueue(engine, "customer_add", CUSTOMER)
+    inv = enqueue(engine, "invoice_add", {"customer_ref": {"full_name": "Acme"}, "lines": [{"desc": "Work"}]})
+    payment = enqueue(engine, "payment_add", {"customer_ref": {"full_name": "Acme"}, "total_amount": "0.00",
+                                              "applied_to": [{"txn_id": {"job": inv}}]}, priority=10)  # fmt: skip
+    qb = QuickBooksEmulator(CompanyFacts(name="acme"))
+    messages = drive(protocol, company, qb)
+    assert messages[-2:] == [[str(inv)], [str(payment)]]
+    assert job(engine, payment).state == JobState.DONE
