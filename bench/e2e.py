@@ -7,7 +7,9 @@ jobs/s, round trips per 1,000 jobs, round-trip latency percentiles and the servi
 
 It also splits the time: the service's share (the Web Connector's wall time of each
 sendRequestXML + receiveResponseXML, which leaves QuickBooks out) and the time spent
-inside the emulator (``process_request``), both per job.
+inside the emulator (``process_request``), both per job. Then it runs the same work for one
+company in-process (the protocol's methods called directly on a fresh SQLite file, no HTTP
+and no SOAP) and prints the service's own time per job beside the emulator's.
 
     .venv/bin/python bench/e2e.py --companies 4 --customers 10 --invoices 5
     .venv/bin/python bench/e2e.py --mix invoices --companies 1   # 20 customers, 5 items, 975 invoices
@@ -68,6 +70,64 @@ def _time_emulator(quickbooks: QuickBooksEmulator, total: list[float]) -> None:
             total[0] += time.perf_counter() - started
 
     quickbooks.process_request = timed  # type: ignore[method-assign]
+
+
+def in_process(args: argparse.Namespace) -> tuple[int, int, float, float]:
+    """One company's work through :class:`Protocol` directly: (jobs, round trips, service s, emulator s)."""
+    import random
+
+    from qbwc_service.accounts import companies
+    from qbwc_service.config import load_settings
+    from qbwc_service.qbwc.protocol import Protocol
+    from qbwc_service.queue import jobs
+    from qbwc_service.simulator.company import CompanyFacts
+    from qbwc_service.simulator.workload import invoice_mix, workload
+
+    url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='qbwc-bench-')) / 'inproc.sqlite3'}"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    settings = load_settings({"log_level": "WARNING", "database_url": url, "batch_size": args.batch_size}, environ={})
+    protocol = Protocol(engine, settings)
+    name = f"bench-{args.seed}-1"
+    rng = random.Random(f"{args.seed}:1")
+    plan = (invoice_mix if args.mix == "invoices" else workload)(
+        name, rng, customers=args.customers, invoices=args.invoices
+    )
+    with engine.begin() as conn:
+        company = companies.create_company(conn, name, f"{name}-qbwc")
+        ids: dict[str, int] = {}
+        for planned in plan:
+            depends = ids[planned.depends_on] if planned.depends_on else None
+            ids[planned.key] = jobs.enqueue(conn, company.id, planned.kind, planned.payload, depends_on=depends).job_id
+    quickbooks = QuickBooksEmulator(CompanyFacts(name=name))
+    service = emulator = 0.0
+    trips = 0
+    for _ in range(50):
+        ticket, status = protocol.authenticate(company.username, company.token)[:2]
+        if status == "none" or not ticket:
+            break
+        quickbooks.open_session()
+        hcp = quickbooks.hcp_response()
+        while True:
+            started = time.perf_counter()
+            request = protocol.send_request_xml(ticket, hcp, "", "US", 13, 0)
+            service += time.perf_counter() - started
+            hcp = ""
+            if not request:
+                break
+            started = time.perf_counter()
+            response = quickbooks.process_request(request)
+            emulator += time.perf_counter() - started
+            started = time.perf_counter()
+            percent = protocol.receive_response_xml(ticket, response, "", "")
+            service += time.perf_counter() - started
+            trips += 1
+            if percent >= 100:
+                break
+        protocol.close_connection(ticket)
+        quickbooks.close_session()
+    engine.dispose()
+    return len(plan), trips, service, emulator
 
 
 def main() -> int:
@@ -166,6 +226,11 @@ def main() -> int:
     print(
         f"duplicates {len(summary.duplicates)}, lost {len(summary.lost)}, failed {len(summary.failed)}, "
         f"wrong amounts {len(summary.wrong)}"
+    )
+    count, trips, own, inside = in_process(args)
+    print(
+        f"in-process, one company ({count} jobs, {trips} round trips, {count / max(trips, 1):.0f} jobs a message): "
+        f"service {own * 1000 / count:.3f} ms per job, emulator {inside * 1000 / count:.3f} ms per job"
     )
     return 0 if summary.ok else 1
 

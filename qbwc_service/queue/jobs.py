@@ -576,11 +576,12 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
     """Move in-flight jobs of ``ticket`` to their outcome's state; return the ids settled.
 
     A job no longer in flight for this ticket (it was requeued after the session went
-    quiet, or cancelled) is left alone and not returned.
+    quiet, or cancelled) is left alone and not returned. Outcomes of one shape run as one
+    batch of guarded UPDATEs; only when a batch changed fewer rows than it holds is each
+    of its jobs read back to tell which moved.
     """
     now = utcnow()
-    settled: list[int] = []
-    log: list[dict[str, Any]] = []
+    groups: dict[tuple[bool, bool], list[tuple[Outcome, dict[str, Any]]]] = {}
     for o in outcomes:
         done = o.to_state is JobState.DONE
         params: dict[str, Any] = {
@@ -594,18 +595,38 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
         }  # fmt: skip
         if o.set_progress:
             params["p_progress"] = o.progress
-        if prepared.execute(conn, _settle_stmt(o.set_progress, o.advance), params) != 1:
-            continue
-        settled.append(o.job_id)
-        log.append(
+        groups.setdefault((o.set_progress, o.advance), []).append((o, params))
+    moved: set[int] = set()
+    for shape, batch in groups.items():
+        changed = prepared.execute_many(conn, _settle_stmt(*shape), [params for _, params in batch])
+        if changed == len(batch):
+            moved.update(o.job_id for o, _ in batch)
+        else:
+            moved.update(o.job_id for o, _ in batch if _moved_at(conn, o, now))
+    settled = [o.job_id for o in outcomes if o.job_id in moved]
+    events(
+        conn,
+        (
             {"job_id": o.job_id, "from_state": _IN_FLIGHT, "to_state": o.to_state,
              "ticket": ticket, "actor": actor, "message": o.message or o.error}
-        )  # fmt: skip
-    events(conn, log)
-    failed = [o.job_id for o in outcomes if o.to_state is JobState.FAILED and o.job_id in settled]
+            for o in outcomes if o.job_id in moved
+        ),
+    )  # fmt: skip
+    failed = [o.job_id for o in outcomes if o.to_state is JobState.FAILED and o.job_id in moved]
     if failed:
         fail_dependents(conn, failed, actor=actor)
     return settled
+
+
+@functools.cache
+def _moved_stmt() -> Any:
+    return select(J.c.state, J.c.ticket, J.c.updated_at).where(J.c.id == bindparam("p_id"))
+
+
+def _moved_at(conn: Executor, outcome: Outcome, now: datetime) -> bool:
+    """Whether :func:`settle` just moved this job (read back after a batch changed fewer rows than it held)."""
+    rows = prepared.fetch(conn, _moved_stmt(), {"p_id": outcome.job_id})
+    return bool(rows) and rows[0].state == outcome.to_state and rows[0].ticket is None and rows[0].updated_at == now
 
 
 def dependency_failed(job_id: int) -> str:

@@ -285,3 +285,18 @@ def test_blocked_jobs_in_the_window_do_not_starve_ready_ones(engine: Engine, com
     messages = drive(protocol, company, qb)
     assert messages[-2:] == [[str(inv)], [str(payment)]]
     assert job(engine, payment).state == JobState.DONE
+
+
+def test_settle_leaves_a_job_that_moved_meanwhile_and_settles_the_rest(engine: Engine, company: NewCompany) -> None:
+    """Of a batch of outcomes, a job no longer in flight for the ticket is left alone; the others are settled."""
+    protocol = Protocol(engine, load_settings({"log_level": "WARNING"}, environ={}))
+    first = enqueue(engine, "customer_add", {"name": "One"})
+    second = enqueue(engine, "customer_add", {"name": "Two"})
+    ticket = protocol.authenticate(company.username, company.token)[0]
+    assert _request_ids(protocol.send_request_xml(ticket, "", "", "US", 13, 0)) == [str(first), str(second)]
+    with engine.begin() as conn:
+        jobs.release(conn, [ticket], reason="test")  # both back to the queue
+        jobs.claim(conn, ticket, [(jobs.LeasedJob(first, "customer_add", {}, 1, 5, 0, None), None)])
+        settled = jobs.settle(conn, ticket, [jobs.Outcome(first, JobState.DONE), jobs.Outcome(second, JobState.DONE)])
+    assert settled == [first]
+    assert job(engine, first).state == JobState.DONE and job(engine, second).state == JobState.QUEUED
