@@ -20,6 +20,8 @@ ENV_HELP: dict[str, str] = {
     "QBWC_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
     "QBWC_BATCH_SIZE": "jobs handed out in one qbXML message (default 50)",
     "QBWC_SESSION_TIMEOUT": "seconds after which a silent QBWC session is abandoned (default 900)",
+    "QBWC_SUPERSEDE_AFTER": "seconds a session with jobs in flight must be quiet before a new authenticate "
+    "of its company takes it over (default 0: at once; a Web Connector runs one session at a time)",
     "QBWC_MAX_ATTEMPTS": "times a job is sent before it fails (default 5)",
     "QBWC_MAX_BODY_BYTES": "largest SOAP body accepted (default 32 MiB)",
     "QBWC_REDACT_FIELDS": "comma-separated extra qbXML element or payload field names masked in the admin pages",
@@ -41,6 +43,17 @@ class Settings:
     #: Largest qbXML request document handed out in one sendRequestXML, in bytes.
     batch_bytes: int = 2 * 1024 * 1024
     session_timeout: int = 900
+    #: Seconds a session holding jobs in flight must have been quiet (no call answered, no
+    #: job leased) before a new ``authenticate`` of its company supersedes it. 0, the
+    #: default, supersedes at once: a Web Connector runs one session at a time, so its new
+    #: authenticate means its old session is over and QuickBooks is no longer working on
+    #: that session's message (it lost the reply, or was closed). Only a second Web
+    #: Connector (the same .qwc on two PCs) could authenticate while QuickBooks still works;
+    #: the old ticket calling again then shows it, and from then on (an hour) the company's
+    #: sessions are not superseded at all. Raise it to protect a slow QuickBooks even from
+    #: the first such collision, at the cost of a returning Web Connector answered ``busy``
+    #: until its old session has been quiet that long. See docs/architecture.md, step 2.
+    supersede_after: int = 0
     max_attempts: int = 5
     max_body_bytes: int = 32 * 1024 * 1024
     #: Seconds QBWC is asked to wait when nothing is to do (``none``) or the company is busy.
