@@ -257,7 +257,9 @@ def test_a_session_waiting_on_quickbooks_is_not_swept(
     with engine.begin() as conn:  # QuickBooks took an hour to open the company file
         conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
     svc.sendRequestXML(ticket, "", "", "US", 13, 0)
-    assert svc.authenticate(company.username, company.token)[1] == "busy"  # the sweep left it alone
+    with engine.begin() as conn:
+        other = companies.create_company(conn, "other", "other-qbwc")
+    assert svc.authenticate(other.username, other.token)[1] == "none"  # a login sweeps every company
     assert job_row(engine, job_id).state == JobState.IN_FLIGHT
     assert (
         svc.receiveResponseXML(ticket, response_doc(rs(str(job_id), ret=customer_ret("80000009-1", "Slow"))), "", "")
