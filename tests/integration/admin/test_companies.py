@@ -247,6 +247,7 @@ def test_detail_warns_of_a_second_web_connector(
     assert "Two Web Connectors are polling this company" in page
     assert f"session {old[:8]} called receiveResponseXML" in page
     assert "remove the application from the Web Connector" in page
+    assert "Taken over" in page  # the superseded session in the sessions table
 
 
 def _company_id(engine: Engine) -> int:
