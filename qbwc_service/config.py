@@ -48,6 +48,23 @@ class Settings:
         default_text="2097152 = 2 MiB",
     )
     session_timeout: int = setting(900, "seconds before a silent QBWC session is abandoned and its jobs requeued")
+    # Why 0: a Web Connector runs one session at a time, so its new authenticate means its
+    # old session is over and QuickBooks no longer works on that session's message (the
+    # reply was lost, or QBWC was closed); waiting would only stall the company. Only a
+    # second Web Connector (the same .qwc on two PCs) can authenticate while QuickBooks
+    # still works. The old ticket calling again then shows it, and for an hour after that
+    # (sessions.RIVAL_MEMORY) the company's sessions are not superseded at all. A value
+    # above 0 protects a slow QuickBooks even from the first such collision, at the cost
+    # of a returning Web Connector answered `busy` until its old session is that quiet.
+    # The whole rule: docs/architecture.md, step 2.
+    supersede_after: int = setting(
+        0,
+        "seconds a session holding jobs in flight must have been quiet (no call answered, no job leased) "
+        "before a new authenticate of its company supersedes it; its jobs are requeued, marked to be looked "
+        "up first. A session with nothing in flight is superseded at once",
+        default_text="`0`: at once, since a Web Connector runs one session at a time; only a second one "
+        "(refused once seen) could arrive while QuickBooks still works",
+    )
     max_attempts: int = setting(5, "times a job is sent before it fails")
     max_body_bytes: int = setting(
         32 * 1024 * 1024,

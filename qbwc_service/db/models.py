@@ -82,6 +82,9 @@ class Company(Base):
     host_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_poll_at: Mapped[datetime | None]
+    #: When a second Web Connector was last seen polling this company (a misconfiguration), and what it did.
+    rival_seen_at: Mapped[datetime | None]
+    rival_detail: Mapped[str | None] = mapped_column(Text)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="company", lazy="raise_on_sql")
     __table_args__ = (CheckConstraint("poll_minutes > 0", name="poll_positive"),)
@@ -204,6 +207,10 @@ class QbwcSession(Base):
     qbxml_country: Mapped[str | None] = mapped_column(String(4))
     #: What ``getLastError`` tells the user.
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: The session that took this one over (``superseded``).
+    superseded_by: Mapped[str | None] = mapped_column(String(64))
+    #: When an authenticate of the company was last refused because this session was active.
+    refused_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_qbwc_session_company_state", "company_id", "state"),)
 

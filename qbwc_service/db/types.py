@@ -63,6 +63,9 @@ class SessionState(StrEnum):
     FAILED = "failed"
     #: QBWC went quiet; its jobs went back to the queue.
     ABANDONED = "abandoned"
+    #: A new authenticate of the same company took over (the Web Connector came back after
+    #: losing a reply); its in-flight jobs went back to the queue, marked for a lookup.
+    SUPERSEDED = "superseded"
 
 
 class Role(StrEnum):

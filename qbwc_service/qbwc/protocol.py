@@ -60,8 +60,10 @@ class Protocol:
         username = (username or "").strip()
         with self.engine.begin() as conn:
             company = conn.execute(
-                select(Company.id, Company.name, Company.token_hash, Company.enabled, Company.company_file)
-                .where(Company.username == username)
+                select(
+                    Company.id, Company.name, Company.token_hash, Company.enabled, Company.company_file,
+                    Company.rival_seen_at,
+                ).where(Company.username == username)
             ).first()  # fmt: skip
             valid = verify_secret(company.token_hash if company else None, password or "")
             if company is None or not valid or not company.enabled:
@@ -72,9 +74,23 @@ class Protocol:
             # Every login sweeps all companies, so no job stays in flight after its QBWC went away.
             sessions.requeue_stalled(conn, timeout=timedelta(seconds=self.settings.session_timeout), now=now)
             conn.execute(update(Company).where(Company.id == company.id).values(last_poll_at=now))
-            if sessions.open_ticket(conn, company.id) is not None:
-                log(logging.INFO, "authenticate_busy", company=company.name)
-                return ["", "busy", str(self.settings.busy_retry_seconds)]
+            superseding = None
+            holder = sessions.holder(conn, company.id)
+            if holder is not None:
+                verdict = sessions.judge(
+                    holder, now, supersede_after=timedelta(seconds=self.settings.supersede_after),
+                    rival_seen_at=company.rival_seen_at,
+                )  # fmt: skip
+                if verdict.rival:
+                    sessions.record_rival(conn, company.id, verdict.rival, now)
+                    log(logging.WARNING, "two_web_connectors", company=company.name, detail=verdict.rival)
+                if not verdict.supersede or not sessions.take_over(conn, holder.ticket, now):
+                    sessions.refuse(conn, holder.ticket, now)
+                    wait = min(verdict.wait or self.settings.busy_retry_seconds, self.settings.busy_retry_seconds)
+                    log(logging.INFO, "authenticate_busy", company=company.name, wait=wait)
+                    return ["", "busy", str(max(1, wait))]
+                superseding = holder.ticket
+                log(logging.INFO, "session_superseded", company=company.name, session=holder.ticket[:8])
             planned = jobs.count_ready(conn, company.id, now)
             if planned == 0:
                 log(logging.INFO, "authenticate_none", company=company.name)
@@ -82,7 +98,7 @@ class Protocol:
                 if self.settings.postpone_seconds > 0:
                     answer.append(str(self.settings.postpone_seconds))
                 return answer
-            ticket = sessions.start(conn, company.id, planned=planned, now=now)
+            ticket = sessions.start(conn, company.id, planned=planned, now=now, superseding=superseding)
             log(logging.INFO, "session_started", company=company.name, session=ticket[:8])
             return [ticket, company.company_file or ""]
 
@@ -113,7 +129,7 @@ class Protocol:
             if session is None:
                 alone = sessions.find_open(conn, ticket)
                 if alone is None:
-                    log(logging.WARNING, "unknown_ticket", session=ticket[:8])
+                    self._ended(conn, ticket, "sendRequestXML")
                 elif not alone.hcp_seen:
                     self._first_call(conn, ticket, alone.company_id, *first)
                 return ""
@@ -129,6 +145,14 @@ class Protocol:
                 return ""
             jobs.claim(conn, ticket, batch.requests, checks=batch.checks, now=now)
             return batch.document()
+
+    @staticmethod
+    def _ended(conn: prepared.Executor, ticket: str, operation: str) -> None:
+        """A call on a ticket with no open session: a superseded one shows a second Web Connector."""
+        if sessions.superseded_call(conn, ticket, operation):
+            log(logging.WARNING, "two_web_connectors", session=ticket[:8], operation=operation)
+        else:
+            log(logging.WARNING, "unknown_ticket", session=ticket[:8])
 
     def _first_call(
         self,
@@ -158,7 +182,7 @@ class Protocol:
         with self._transactions.begin() as conn:
             rows = sessions.held(conn, ticket)
             if not rows:
-                log(logging.WARNING, "unknown_ticket", session=ticket[:8])
+                self._ended(conn, ticket, "receiveResponseXML")
                 return -1
             session = rows[0]
             held: dict[int, HeldJob] = {}
@@ -217,6 +241,8 @@ class Protocol:
             if sessions.end(conn, ticket, SessionState.FAILED, text) is not None:
                 jobs.release(conn, [ticket], reason=text)
                 log(logging.WARNING, "connection_error", session=ticket[:8], hresult=hresult, message=message)
+            else:
+                self._ended(conn, ticket, "connectionError")
         return "done"
 
     def get_last_error(self, ticket: str | None) -> str:
@@ -236,7 +262,9 @@ class Protocol:
         with self.engine.begin() as conn:
             row = sessions.end(conn, ticket, SessionState.CLOSED, None)
             if row is None:
-                return "Session closed."
+                self._ended(conn, ticket, "closeConnection")
+                _known, error = sessions.last_error(conn, ticket)
+                return error if error == sessions.RIVAL_TEXT else "Session closed."
             requeued = jobs.release(conn, [ticket], reason="the Web Connector closed the session before answering")
         log(logging.INFO, "session_closed", session=ticket[:8], done=row.done, failed=row.failed)
         summary = f"qbwc-service: {row.done} done, {row.failed} failed"

@@ -1,13 +1,15 @@
 """QBWC sessions in the database: the only writer of ``qbwc_session``.
 
 A session is opened by ``authenticate``, touched by every answered call, and ended by
-``closeConnection``, ``connectionError`` or, when its Web Connector went quiet, by
+``closeConnection``, ``connectionError``, by a new ``authenticate`` of its company that
+supersedes it (:func:`judge`, :func:`take_over`) or, when its Web Connector went quiet, by
 :func:`requeue_stalled`. Nothing about it lives in process memory.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +25,23 @@ from qbwc_service.queue import jobs
 S = QbwcSession.metadata.tables["qbwc_session"]
 J = Job.metadata.tables["job"]
 D = JobDependency.metadata.tables["job_dependency"]
+C = Company.metadata.tables["company"]
+
+#: How long a second Web Connector, once seen, keeps a company's sessions from being superseded.
+RIVAL_MEMORY = timedelta(hours=1)
+
+#: ``getLastError`` of a session a new authenticate took over.
+SUPERSEDED_TEXT = (
+    "This Web Connector run was taken over by a newer run for the same company, and its "
+    "requests were handed out again; nothing was lost."
+)
+#: ``getLastError`` of a superseded session that called again: two Web Connectors poll the company.
+RIVAL_TEXT = (
+    "Two Web Connectors are polling this company: the same application was added to the "
+    "Web Connector on two PCs, and this run was refused so that no work is sent twice. "
+    "Remove the application from the Web Connector on the PC that should not sync; "
+    "nothing was lost."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,15 +181,11 @@ def tally(conn: prepared.Executor, ticket: str, counts: Tally) -> None:
 # -- the rest: ordinary connections ------------------------------------------------------
 
 
-def open_ticket(conn: Connection, company_id: int) -> str | None:
-    """The ticket of the company's open session, if it has one."""
-    return conn.execute(
-        select(QbwcSession.ticket).where(QbwcSession.company_id == company_id, QbwcSession.state == SessionState.OPEN)
-    ).scalar()
+def start(conn: Connection, company_id: int, *, planned: int, now: datetime, superseding: str | None = None) -> str:
+    """Open a session for the company with ``planned`` jobs ready; returns its new ticket.
 
-
-def start(conn: Connection, company_id: int, *, planned: int, now: datetime) -> str:
-    """Open a session for the company with ``planned`` jobs ready; returns its new ticket."""
+    ``superseding``: the ticket of the session this one took over (see :func:`take_over`).
+    """
     ticket = new_ticket()
     conn.execute(
         insert(QbwcSession).values(
@@ -179,6 +194,8 @@ def start(conn: Connection, company_id: int, *, planned: int, now: datetime) -> 
             hcp_seen=False,
         )
     )  # fmt: skip
+    if superseding is not None:
+        conn.execute(update(S).where(S.c.ticket == superseding).values(superseded_by=ticket))
     return ticket
 
 
@@ -231,3 +248,156 @@ def requeue_stalled(
     now = now or utcnow()
     tickets = abandon_stalled(conn, timeout=timeout, now=now, company_id=company_id)
     return jobs.release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0
+
+
+# -- a new authenticate while a session is open -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The open session of a company, as a new ``authenticate`` of that company finds it."""
+
+    ticket: str
+    #: Its last call that answered (authenticate, receiveResponseXML).
+    last_seen_at: datetime
+    #: The latest lease of a job it holds in flight (``sendRequestXML`` leaves no other trace).
+    leased_at: datetime | None
+    in_flight: int
+    #: When an authenticate of the company was last refused because this session was active.
+    refused_at: datetime | None
+
+    @property
+    def last_active(self) -> datetime:
+        """Its last sign of life: a call that answered, or a job it leased."""
+        return max(self.last_seen_at, self.leased_at) if self.leased_at else self.last_seen_at
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a new authenticate does about the company's open session."""
+
+    supersede: bool
+    #: Seconds until the session may be superseded (``busy`` asks QBWC to wait that long), if known.
+    wait: int | None = None
+    #: Why two Web Connectors are thought to poll the company, when this authenticate shows it.
+    rival: str | None = None
+
+
+def judge(holder: Holder, now: datetime, *, supersede_after: timedelta, rival_seen_at: datetime | None) -> Verdict:
+    """Whether a new authenticate of the company supersedes its open session ``holder`` (pure).
+
+    A Web Connector runs one session at a time, so its new authenticate means its old
+    session is over. The rule, in order:
+
+    1. The session called (answered or leased) after an authenticate was refused for it:
+       authenticates keep arriving while it keeps calling, so two Web Connectors poll the
+       company. Not superseded; the rival is reported.
+    2. A second Web Connector was seen within :data:`RIVAL_MEMORY`: not superseded (only
+       ``QBWC_SESSION_TIMEOUT`` ends it).
+    3. It holds nothing in flight: superseded (it has nothing to lose).
+    4. Neither a call answered nor a job leased for ``supersede_after``: superseded.
+    5. Otherwise QuickBooks may still be working on its message: not superseded, and
+       ``wait`` says when rule 4 will hold.
+    """
+    if holder.refused_at is not None and holder.last_active > holder.refused_at:
+        seen = holder.refused_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return Verdict(
+            False,
+            rival=f"a Web Connector authenticated at {seen} and again now while session {holder.ticket[:8]} "
+            "kept calling in between",
+        )
+    if rival_seen_at is not None and now - rival_seen_at < RIVAL_MEMORY:
+        return Verdict(False)
+    if holder.in_flight == 0:
+        return Verdict(True)
+    quiet = now - holder.last_active
+    if quiet >= supersede_after:
+        return Verdict(True)
+    return Verdict(False, wait=max(1, math.ceil((supersede_after - quiet).total_seconds())))
+
+
+def holder(conn: Connection, company_id: int) -> Holder | None:
+    """The company's open session with what :func:`judge` weighs, or None."""
+    in_flight = and_(J.c.ticket == S.c.ticket, J.c.state == JobState.IN_FLIGHT)
+    row = conn.execute(
+        select(
+            S.c.ticket, S.c.last_seen_at, S.c.refused_at,
+            select(func.max(J.c.leased_at)).where(in_flight).scalar_subquery().label("leased_at"),
+            select(func.count()).select_from(J).where(in_flight).scalar_subquery().label("in_flight"),
+        ).where(S.c.company_id == company_id, S.c.state == SessionState.OPEN)
+    ).first()  # fmt: skip
+    if row is None:
+        return None
+    return Holder(row.ticket, row.last_seen_at, row.leased_at, int(row.in_flight), row.refused_at)
+
+
+def refuse(conn: Connection, ticket: str, now: datetime) -> None:
+    """Note that an authenticate was refused while the open session ``ticket`` was active."""
+    conn.execute(update(S).where(S.c.ticket == ticket, S.c.state == SessionState.OPEN).values(refused_at=now))
+
+
+def take_over(conn: Connection, ticket: str, now: datetime) -> bool:
+    """Supersede the open session ``ticket`` and put its in-flight jobs back, marked for a lookup.
+
+    Returns False when the session is no longer open (another call ended it first).
+    """
+    done = conn.execute(
+        update(S)
+        .where(S.c.ticket == ticket, S.c.state == SessionState.OPEN)
+        .values(state=SessionState.SUPERSEDED, ended_at=now, last_error=SUPERSEDED_TEXT)
+    )
+    if done.rowcount != 1:
+        return False
+    jobs.release(conn, [ticket], reason="the Web Connector came back with a new session before answering", now=now)
+    return True
+
+
+def record_rival(conn: prepared.Executor, company_id: int, detail: str, now: datetime) -> None:
+    """Keep on the company that a second Web Connector polls it, when, and what it did."""
+    params = {"p_company": company_id, "p_now": now, "p_detail": detail[:1000]}
+    prepared.execute(conn, _rival_stmt(), params)
+
+
+@functools.cache
+def _rival_stmt() -> Any:
+    return (
+        update(C)
+        .where(C.c.id == bindparam("p_company"))
+        .values(
+            rival_seen_at=bindparam("p_now", type_=C.c.rival_seen_at.type),
+            rival_detail=bindparam("p_detail", type_=C.c.rival_detail.type),
+        )
+    )
+
+
+@functools.cache
+def _superseded_stmt() -> Any:
+    return select(S.c.company_id, S.c.superseded_by).where(
+        S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.SUPERSEDED
+    )
+
+
+@functools.cache
+def _rival_error_stmt() -> Any:
+    return update(S).where(S.c.ticket == bindparam("p_ticket")).values(last_error=RIVAL_TEXT)
+
+
+def superseded_call(conn: prepared.Executor, ticket: str, operation: str) -> bool:
+    """Whether ``ticket`` is a superseded session; if so, its call shows two Web Connectors, recorded.
+
+    The Web Connector that came back runs one session at a time, so the old ticket calling
+    again after it was superseded is another Web Connector's. Nothing is leased or settled:
+    the caller answers as for an ended session, and ``getLastError`` says what is wrong.
+    """
+    rows = prepared.fetch(conn, _superseded_stmt(), {"p_ticket": ticket})
+    if not rows:
+        return False
+    now = utcnow()
+    by = f" while session {rows[0].superseded_by[:8]} was running" if rows[0].superseded_by else ""
+    detail = (
+        f"session {ticket[:8]} called {operation} at {now:%Y-%m-%d %H:%M:%S} UTC after a newer "
+        f"authenticate had taken its work over{by}"
+    )
+    record_rival(conn, rows[0].company_id, detail, now)
+    prepared.execute(conn, _rival_error_stmt(), {"p_ticket": ticket})
+    return True

@@ -135,8 +135,9 @@ class Summary:
             lines.append(f"  lost x{len(ids)} in {company} ({why}): job {shown}")
         if any("still in_flight" in why for _, _, why in self.lost) and self.outcomes.get(Outcome.BUSY):
             lines.append(
-                "  note: in-flight jobs wait for their quiet session to time out (QBWC_SESSION_TIMEOUT on the "
-                "server, 900 s by default); until then the company is busy and the jobs behind them stay queued"
+                "  note: in-flight jobs come back when the Web Connector's next authenticate supersedes their "
+                "quiet session (after QBWC_SUPERSEDE_AFTER seconds on the server, 0 by default), or when it times out "
+                "(QBWC_SESSION_TIMEOUT); until then the company is busy and the jobs behind them stay queued"
             )
         for reason, count in sorted(self.failure_reasons().items()):
             lines.append(f"  failed x{count}: {reason}")
@@ -276,8 +277,10 @@ class Simulation:
                             if on_session is not None:
                                 on_session()
                         return
-                    if every:
-                        connector.sleep(every)
+                    # As QBWC does, a wait authenticate asks for (busy, none) replaces the schedule's once.
+                    wait = float(report.postpone) if report.postpone is not None else every
+                    if wait:
+                        connector.sleep(wait)
             finally:
                 connector.close()
 

@@ -208,7 +208,6 @@ def test_abandoned_session_returns_jobs_to_the_queue(
     ticket = start(svc, company)
     svc.sendRequestXML(ticket, "", "", "US", 13, 0)
     assert job_row(engine, job_id).state == JobState.IN_FLIGHT
-    assert svc.authenticate(company.username, company.token)[1] == "busy"
     an_hour_passes(engine)  # without a word from that QBWC
     new_ticket = start(svc, company)
     assert new_ticket != ticket
@@ -258,7 +257,9 @@ def test_a_session_waiting_on_quickbooks_is_not_swept(
     with engine.begin() as conn:  # QuickBooks took an hour to open the company file
         conn.execute(update(QbwcSession).values(last_seen_at=utcnow() - timedelta(hours=1)))
     svc.sendRequestXML(ticket, "", "", "US", 13, 0)
-    assert svc.authenticate(company.username, company.token)[1] == "busy"  # the sweep left it alone
+    with engine.begin() as conn:
+        other = companies.create_company(conn, "other", "other-qbwc")
+    assert svc.authenticate(other.username, other.token)[1] == "none"  # a login sweeps every company
     assert job_row(engine, job_id).state == JobState.IN_FLIGHT
     assert (
         svc.receiveResponseXML(ticket, response_doc(rs(str(job_id), ret=customer_ret("80000009-1", "Slow"))), "", "")

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from qbwc_service.accounts import companies
 from qbwc_service.cli import main
-from qbwc_service.db.models import Job, JobEvent, JobState
+from qbwc_service.db.models import Job, JobEvent, JobState, QbwcSession, SessionState
 from qbwc_service.queue import jobs
 from qbwc_service.queue.retry import RetryPolicy
 from qbwc_service.simulator import CompanyFacts, FaultInjector, QuickBooksEmulator, TransportFault
@@ -357,3 +357,31 @@ def test_simulate_command_twice_asks_for_another_prefix(service: tuple[Flask, st
     assert again.exit_code == 1
     assert "already exists: pick another --prefix or --seed" in again.output
     assert CliRunner().invoke(main, [*args, "--prefix", "again"], env=env).exit_code == 0
+
+
+@pytest.fixture
+def default_service(sqlite_url: str) -> Iterator[tuple[Flask, str]]:
+    """The service on SQLite over HTTP with its default settings (sessions time out after 900 s)."""
+    app = make_test_app(sqlite_url)
+    with LiveServer(app) as server:
+        yield app, server.url + "/qbwc"
+    app.extensions["qbwc"].engine.dispose()
+
+
+def test_readme_example_resumes_after_lost_replies(default_service: tuple[Flask, str]) -> None:
+    """The README's simulate example (3 companies, 6 runs back to back, lost replies, seed 7) loses nothing."""
+    app, url = default_service
+    sim = Simulation(engine_of(app), url, companies=3, seed=7, faults="lost-reply=0.05,hresult=0.01")
+    sim.setup()
+    summary = sim.run(sessions=6)
+    assert summary.faults.get("lost-reply", 0) >= 2, summary.text()
+    assert (summary.lost, summary.duplicates, summary.failed) == ([], [], []), summary.text()
+    assert Outcome.BUSY not in summary.outcomes, summary.text()
+    assert_every_job_done(sim, summary)
+    for run in sim.runs:
+        assert_books(run)
+    with engine_of(app).connect() as conn:
+        superseded = conn.execute(
+            select(func.count()).select_from(QbwcSession).where(QbwcSession.state == SessionState.SUPERSEDED)
+        ).scalar_one()
+    assert superseded == summary.faults["lost-reply"]

@@ -20,6 +20,7 @@ SESSION_STATES: dict[str, str] = {
     SessionState.CLOSED: "Finished",
     SessionState.FAILED: "Failed",
     SessionState.ABANDONED: "Went quiet",
+    SessionState.SUPERSEDED: "Taken over",
 }
 
 

@@ -228,3 +228,28 @@ def test_public_url_warning_is_shown_when_not_https(sqlite_url: str) -> None:
 def test_no_warning_for_localhost(admin: FlaskClient) -> None:
     """The default localhost URL raises no warning."""
     assert "QBWC1051" not in admin.get("/companies/new").get_data(as_text=True)
+
+
+def test_detail_warns_of_a_second_web_connector(
+    admin: FlaskClient, app: Flask, engine: Engine, company: NewCompany
+) -> None:
+    """When a superseded session's ticket calls again, the company page says two Web Connectors poll it."""
+    protocol = app.extensions["qbwc_protocol"]
+    queue_job(engine, "Twice Ltd")
+    old = protocol.authenticate(company.username, company.token)[0]
+    protocol.send_request_xml(old, "", "", "US", 13, 0)
+    page = admin.get(f"/companies/{_company_id(engine)}").get_data(as_text=True)
+    assert "Two Web Connectors" not in page
+    new = protocol.authenticate(company.username, company.token)[0]
+    assert new and new != old
+    assert protocol.receive_response_xml(old, "", "0x80040408", "late") == -1
+    page = admin.get(f"/companies/{_company_id(engine)}").get_data(as_text=True)
+    assert "Two Web Connectors are polling this company" in page
+    assert f"session {old[:8]} called receiveResponseXML" in page
+    assert "remove the application from the Web Connector" in page
+    assert "Taken over" in page  # the superseded session in the sessions table
+
+
+def _company_id(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(Company.id).where(Company.name == "acme")).scalar_one())

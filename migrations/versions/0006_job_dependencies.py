@@ -1,7 +1,7 @@
 """job dependencies: a job may wait for several jobs; what a list Add creates, for refs by name
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 00:40:00
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
