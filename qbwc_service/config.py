@@ -19,6 +19,7 @@ ENV_HELP: dict[str, str] = {
     "QBWC_PUBLIC_URL": "URL QBWC reaches us at, used in .qwc files (default http://localhost:8000)",
     "QBWC_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
     "QBWC_BATCH_SIZE": "jobs handed out in one qbXML message (default 50)",
+    "QBWC_ITERATOR_PAGE": "records per page (MaxReturned) of an iterated query job without its own (default 500)",
     "QBWC_SESSION_TIMEOUT": "seconds after which a silent QBWC session is abandoned (default 900)",
     "QBWC_MAX_ATTEMPTS": "times a job is sent before it fails (default 5)",
     "QBWC_MAX_BODY_BYTES": "largest SOAP body accepted (default 32 MiB)",
@@ -38,6 +39,8 @@ class Settings:
     log_level: str = "INFO"
     instance_path: str = "instance"
     batch_size: int = 50
+    #: MaxReturned of an iterated query's pages when the job sets none.
+    iterator_page: int = 500
     #: Largest qbXML request document handed out in one sendRequestXML, in bytes.
     batch_bytes: int = 2 * 1024 * 1024
     session_timeout: int = 900
