@@ -390,7 +390,7 @@ def job() -> None:
 @click.argument("job_id", type=int)
 @pass_state
 def job_show(state: CliState, job_id: int) -> None:
-    """Show a job with its request, response and history."""
+    """Show a job with its request, response and history (each step with its request and response)."""
     from qbwc_service.db.models import JobEvent
     from qbwc_service.web.api import load_job
 
@@ -410,13 +410,18 @@ def job_show(state: CliState, job_id: int) -> None:
                 "to": e.to_state,
                 "actor": e.actor,
                 "message": e.message,
+                "request_xml": e.request_xml,
+                "response_xml": e.response_xml,
             }
             for e in history
         ]
     text = "\n".join(f"{k}: {v}" for k, v in data.items() if k != "events")
-    text += "\n" + "\n".join(
-        f"  {e['at']} {e['from'] or '-'} -> {e['to'] or '-'} {e['actor']}: {e['message'] or ''}" for e in data["events"]
-    )
+    lines = []
+    for e in data["events"]:
+        lines.append(f"  {e['at']} {e['from'] or '-'} -> {e['to'] or '-'} {e['actor']}: {e['message'] or ''}")
+        lines.extend(f"      {label}: {e[key]}" for key, label in (("request_xml", "sent"), ("response_xml", "answer"))
+                     if e[key])  # fmt: skip
+    text += "\n" + "\n".join(lines)
     state.emit(data, text)
 
 
