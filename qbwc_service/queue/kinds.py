@@ -106,6 +106,12 @@ RAW_QBXML = JobKind(
     validate=_validate_raw,
     build=_build_raw,
     reference=_reference_raw,
+    schema=lambda: {
+        "type": "object",
+        "properties": {"request": {"type": "string", "description": "One qbXML request element (…Rq)."}},
+        "required": ["request"],
+        "additionalProperties": False,
+    },
 )
 
 
