@@ -146,11 +146,11 @@ def of_answer(
             advance=True, message=step.message, records=step.records, share=step.share, **common,
         )  # fmt: skip
     assert isinstance(step, Done)
-    # A marked job that needed no lookup (a Mod, a query) is settled: drop the mark.
-    marked = lost_replies.needs_check(job.progress)
+    # A done job keeps no progress: a lost-reply mark that needed no lookup (a Mod, a query) is
+    # dropped, and what a multi-step job carried between steps (pages collected) is in its result.
     return Outcome(
-        job.id, JobState.DONE, result=step.result, message=step.message, set_progress=marked, records=step.records,
-        **common,
+        job.id, JobState.DONE, result=step.result, message=step.message, set_progress=job.progress is not None,
+        records=step.records, **common,
     )  # fmt: skip
 
 

@@ -245,6 +245,7 @@ def test_an_iterated_query_pages_through_the_answer_in_one_session(
     row = job(engine, job_id)
     assert row.state == JobState.DONE
     assert row.result["count"] == 12 and [r["FullName"] for r in row.result["records"]] == twelve
+    assert row.progress is None  # the pages collected between steps are in the result now
     sent = requests_of(engine, job_id)
     assert [r.get("iterator") for r in sent] == ["Start", "Continue", "Continue"]
     assert sent[1].get("iteratorID") and sent[1].get("iteratorID") == sent[2].get("iteratorID")
