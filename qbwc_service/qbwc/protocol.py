@@ -192,7 +192,8 @@ class Protocol:
             shares = 0.0
             for o in found:
                 if o.job_id in settled:
-                    counts[o.to_state] += 1
+                    if not o.advance:  # a job gone on to its next step is not a retry
+                        counts[o.to_state] += 1
                     shares += o.share or 0.0
                     if o.records:
                         sink = get_kind(held[o.job_id].kind).sink

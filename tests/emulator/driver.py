@@ -34,6 +34,8 @@ class Session:
         assert self.ticket
         self.percentages: list[int] = []
         self.sent: list[etree._Element] = []
+        #: What closeConnection answered.
+        self.summary = ""
 
     @property
     def protocol(self) -> Protocol:
@@ -70,5 +72,5 @@ class Session:
 
     def close(self) -> None:
         """closeConnection; QuickBooks' session (and its iterators) ends too."""
-        self.protocol.close_connection(self.ticket)
+        self.summary = self.protocol.close_connection(self.ticket)
         self.qb.close_session()

@@ -252,6 +252,7 @@ def test_an_iterated_query_pages_through_the_answer_in_one_session(
     assert {r.findtext("MaxReturned") for r in sent} == {"5"}
     first, second, last = session.percentages
     assert 0 < first < second < 100 and last == 100
+    assert session.summary == "qbwc-service: 1 done, 0 failed."  # pages are steps, not retries
     assert "page 2: 5 records, 2 to come" in messages(engine, job_id)
 
 
