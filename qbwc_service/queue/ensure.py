@@ -143,6 +143,7 @@ def _is_item(prefix: str) -> bool:
     return prefix.startswith("item_") or (prefix.startswith("sales_tax_") and prefix.endswith("_item"))
 
 
+@functools.cache
 def _families() -> dict[str, RequestKind]:
     """The ``…_add`` kind of every list family, by prefix."""
     out = {}
