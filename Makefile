@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 BIND   ?= 127.0.0.1:8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest chromium bench clean
+.PHONY: run test lint typecheck pytest chromium bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required (Spyne 2.14 needs Python 3.11)"; exit 1; }
@@ -42,6 +42,11 @@ test: $(STAMP) chromium lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/roundtrip.py
+
+# The generated documents: docs/qbxml.md and the settings table of README.md (tests check both).
+docs: $(STAMP)
+	$(BIN)/python -m qbxml_builders._docgen > docs/qbxml.md
+	$(BIN)/python -m qbwc_service._docgen
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

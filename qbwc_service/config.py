@@ -4,65 +4,82 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from qbwc_service.errors import ConfigError
 
 PREFIX = "QBWC_"
 
-#: Environment variables and what they set; printed by ``qbwc-service --help``.
-ENV_HELP: dict[str, str] = {
-    "QBWC_DATABASE_URL": "SQLAlchemy URL (default: sqlite file instance/qbwc.sqlite3)",
-    "QBWC_SECRET_KEY": "secret for session cookies and CSRF (default: generated once, kept in the database)",
-    "QBWC_PUBLIC_URL": "URL QBWC reaches us at, used in .qwc files (default http://localhost:8000)",
-    "QBWC_LOG_LEVEL": "DEBUG, INFO, WARNING or ERROR (default INFO)",
-    "QBWC_BATCH_SIZE": "jobs handed out in one qbXML message (default 50)",
-    "QBWC_ITERATOR_PAGE": "records per page (MaxReturned) of an iterated query job without its own (default 500)",
-    "QBWC_SESSION_TIMEOUT": "seconds after which a silent QBWC session is abandoned (default 900)",
-    "QBWC_MAX_ATTEMPTS": "times a job is sent before it fails (default 5)",
-    "QBWC_MAX_BODY_BYTES": "largest SOAP body accepted (default 32 MiB)",
-    "QBWC_REDACT_FIELDS": "comma-separated extra qbXML element or payload field names masked in the admin pages",
-    "QBWC_LOGIN_MAX_FAILURES": "failed staff logins per e-mail and address before logins pause (default 5)",
-    "QBWC_LOGIN_WINDOW_SECONDS": "how long failed staff logins count (default 900)",
-}
+T = TypeVar("T")
+
+
+def setting(default: T, help: str, *, default_text: str | None = None) -> T:
+    """A field of :class:`Settings`: its default, what it sets, and how to read the default.
+
+    ``help`` and ``default_text`` (for defaults a literal would not explain) are what
+    ``qbwc-service --help`` and the README's table show; backticks mark code.
+    """
+    return field(default=default, metadata={"help": help, "default_text": default_text})
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Every setting of the service, with its default."""
+    """Every setting of the service, with its default; each is the environment variable ``QBWC_<NAME>``."""
 
-    database_url: str = ""
-    secret_key: str = ""
-    public_url: str = "http://localhost:8000"
-    log_level: str = "INFO"
-    instance_path: str = "instance"
-    batch_size: int = 50
-    #: MaxReturned of an iterated query's pages when the job sets none.
-    iterator_page: int = 500
-    #: Largest qbXML request document handed out in one sendRequestXML, in bytes.
-    batch_bytes: int = 2 * 1024 * 1024
-    session_timeout: int = 900
-    max_attempts: int = 5
-    max_body_bytes: int = 32 * 1024 * 1024
-    #: Seconds QBWC is asked to wait when nothing is to do (``none``) or the company is busy.
-    postpone_seconds: int = 0
-    busy_retry_seconds: int = 60
-    min_qbwc_version: str = "2.0.0.0"
-    app_name: str = "qbwc-service"
-    app_description: str = "Keeps QuickBooks in sync with our application"
-    support_url: str = ""
-    default_poll_minutes: int = 5
-    sql_echo: bool = False
-    #: Extra field names (qbXML elements, payload keys) the admin pages mask, besides the built-in ones.
-    redact_fields: tuple[str, ...] = ()
-    #: Failed staff logins per e-mail and address within the window before logins are refused.
-    login_max_failures: int = 5
-    login_window_seconds: int = 900
-    #: Reverse proxies in front of the service whose X-Forwarded-For/-Proto/-Host are trusted
-    #: (0: none, the client's address is the connection's).
-    proxy_hops: int = 0
+    database_url: str = setting(
+        "",
+        "SQLAlchemy URL of the database (`sqlite:///...` or `postgresql+psycopg://...`)",
+        default_text="SQLite file `qbwc.sqlite3` in `QBWC_INSTANCE_PATH`",
+    )
+    secret_key: str = setting(
+        "", "signs session cookies and CSRF tokens", default_text="generated once and kept in the database"
+    )
+    public_url: str = setting(
+        "http://localhost:8000", "the address QBWC reaches the service at; written into `.qwc` files"
+    )
+    log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`")
+    instance_path: str = setting("instance", "folder of the default SQLite database")
+    batch_size: int = setting(50, "jobs handed out in one qbXML message")
+    iterator_page: int = setting(
+        500, "records per page (MaxReturned) of an iterated query job that sets no `max_returned` of its own"
+    )
+    batch_bytes: int = setting(
+        2 * 1024 * 1024,
+        "largest qbXML request document handed out in one sendRequestXML, in bytes",
+        default_text="2097152 = 2 MiB",
+    )
+    session_timeout: int = setting(900, "seconds before a silent QBWC session is abandoned and its jobs requeued")
+    max_attempts: int = setting(5, "times a job is sent before it fails")
+    max_body_bytes: int = setting(
+        32 * 1024 * 1024,
+        "largest SOAP request accepted, in bytes (large query answers arrive this way)",
+        default_text="33554432 = 32 MiB",
+    )
+    postpone_seconds: int = setting(
+        0, "seconds QBWC is asked to wait when there is nothing to do; `0` leaves it to QBWC's schedule"
+    )
+    busy_retry_seconds: int = setting(60, "seconds QBWC is asked to wait when another run of the company is open")
+    min_qbwc_version: str = setting("2.0.0.0", "oldest Web Connector version allowed to log in")
+    app_name: str = setting("qbwc-service", "application name in `.qwc` files, followed by the company's name")
+    app_description: str = setting(
+        "Keeps QuickBooks in sync with our application", "application description in `.qwc` files"
+    )
+    support_url: str = setting("", "support page named in `.qwc` files", default_text="the public URL's `/support`")
+    default_poll_minutes: int = setting(5, "minutes between QBWC runs of a new company connection")
+    sql_echo: bool = setting(False, "log every SQL statement (`1` or `true` turns it on)")
+    redact_fields: tuple[str, ...] = setting(
+        (), "comma-separated extra qbXML element or payload field names masked on the job pages"
+    )
+    login_max_failures: int = setting(5, "failed staff sign-ins per e-mail and IP address before sign-ins pause")
+    login_window_seconds: int = setting(900, "seconds over which failed staff sign-ins count")
+    proxy_hops: int = setting(
+        0,
+        "reverse proxies in front of the service (nginx, a load balancer) whose "
+        "`X-Forwarded-For`/`-Proto`/`-Host` are trusted; set it behind a proxy, or every sign-in "
+        "counts as the proxy's address",
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -115,3 +132,41 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"QBWC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
     return settings
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One environment variable of the service, as ``--help`` and the README list it."""
+
+    name: str
+    help: str
+    #: The default in words, or None when ``default`` (a literal) says it.
+    default_text: str | None
+    default: str
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def env_vars() -> list[EnvVar]:
+    """Every ``QBWC_*`` variable, in the order of :class:`Settings`."""
+    return [
+        EnvVar(PREFIX + f.name.upper(), f.metadata["help"], f.metadata["default_text"], _literal(f.default))
+        for f in fields(Settings)
+    ]
+
+
+def _plain(text: str) -> str:
+    return text.replace("`", "")
+
+
+#: Environment variables and what they set, with their defaults; printed by ``qbwc-service --help``.
+ENV_HELP: dict[str, str] = {
+    var.name: f"{_plain(var.help)} (default: {_plain(var.default_text) if var.default_text else var.default or 'none'})"
+    for var in env_vars()
+}

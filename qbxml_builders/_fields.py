@@ -162,7 +162,9 @@ class X:
 class Payload(BaseModel):
     """Base of every payload: frozen, unknown fields refused, rendered field by field."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    # defer_build: a model's validator is made when it first validates, not at import, so a
+    # process handling one kind (the CLI's enqueue) does not build the validators of all.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, defer_build=True)
 
     #: The element name of this model when several models share one list (line kinds).
     xml_tag: ClassVar[str | None] = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
 import threading
@@ -18,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from qbwc_service import create_app
 from qbwc_service.accounts import companies
+from qbwc_service.accounts.credentials import FAST_HASH_ENV
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
 from tests import pg
@@ -32,6 +34,11 @@ TABLES = ("job_event", "job", "qbwc_session", "staff_user", "login_failure", "ap
 def pytest_report_header() -> str:
     """Say in the header whether the PostgreSQL tests run, and on what."""
     return pg.detected().describe()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hash with argon2's cheapest parameters here and in every server or CLI process a test starts."""
+    os.environ[FAST_HASH_ENV] = "1"
 
 
 @pytest.fixture(autouse=True)

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import os
 import secrets
 import uuid
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+#: Set to ``1`` (the test suite does) for argon2's cheapest parameters: fast, and no protection.
+FAST_HASH_ENV = "QBWC_TEST_FAST_HASH"
 
-#: Verified against when a user name is unknown, so both paths cost one argon2 check.
-_DUMMY_HASH = _hasher.hash("not a real token")
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    """argon2id with its default cost, or the cheapest one under ``QBWC_TEST_FAST_HASH=1``.
+
+    A hash carries its own parameters, so hashes made under either setting verify under both.
+    """
+    if os.environ.get(FAST_HASH_ENV) == "1":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when a user name is unknown, so both paths cost one argon2 check."""
+    return _hasher().hash("not a real token")
 
 
 def new_token() -> str:
@@ -33,13 +50,13 @@ def new_guid() -> str:
 
 def hash_secret(secret: str) -> str:
     """Hash a token or password with argon2id."""
-    return _hasher.hash(secret)
+    return _hasher().hash(secret)
 
 
 def verify_secret(stored_hash: str | None, secret: str) -> bool:
     """Whether ``secret`` matches ``stored_hash``; a missing hash still costs a check."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, secret) and stored_hash is not None
+        return _hasher().verify(stored_hash or _dummy_hash(), secret) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

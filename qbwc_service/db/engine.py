@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # the ORM is loaded by those who use it, not by every engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -55,4 +57,6 @@ def _sqlite_on_begin(conn: Any) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to ``engine`` that keeps loaded objects usable after commit."""
+    from sqlalchemy.orm import sessionmaker
+
     return sessionmaker(engine, expire_on_commit=False)

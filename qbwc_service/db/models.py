@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    DateTime,
-    Enum,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     desc,
     text,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from qbwc_service.db.types import JobState, Role, SessionState, UTCDateTime, enum_type, utcnow
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "ApiKey",
+    "Base",
+    "Company",
+    "Job",
+    "JobEvent",
+    "JobState",
+    "LoginFailure",
+    "QbwcSession",
+    "Role",
+    "SessionState",
+    "StaffUser",
+    "UTCDateTime",
+    "utcnow",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -32,79 +46,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use an aware UTC time")
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class JobState(StrEnum):
-    """Where a job is in its life."""
-
-    #: Waiting to be handed to a QBWC session.
-    QUEUED = "queued"
-    #: Sent to QuickBooks in a session that holds its lease; the response is awaited.
-    IN_FLIGHT = "in_flight"
-    #: QuickBooks processed it; ``result`` holds what it returned.
-    DONE = "done"
-    #: It will not be sent again without a person retrying it; ``error`` says why.
-    FAILED = "failed"
-    #: A person or producer withdrew it before it was processed.
-    CANCELLED = "cancelled"
-
-
-class SessionState(StrEnum):
-    """Where a QBWC session (one Web Connector run) is in its life."""
-
-    #: Authenticated; QBWC is exchanging requests and responses.
-    OPEN = "open"
-    #: QBWC called closeConnection.
-    CLOSED = "closed"
-    #: QBWC reported an error (connectionError or a QuickBooks hresult) and stopped.
-    FAILED = "failed"
-    #: QBWC went quiet; its jobs went back to the queue.
-    ABANDONED = "abandoned"
-
-
-class Role(StrEnum):
-    """What a staff user may do in the admin pages."""
-
-    #: Everything, tokens and company connections included.
-    ADMIN = "admin"
-    #: Read the queue, retry and cancel jobs; no tokens, no company creation.
-    SUPPORT = "support"
-
-
-def _enum(cls: type[StrEnum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        create_constraint=True,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class Base(DeclarativeBase):
@@ -158,7 +99,7 @@ class Job(Base):
     #: Text support staff search for: a name, a RefNumber.
     reference: Mapped[str | None] = mapped_column(String(200))
     priority: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[JobState] = mapped_column(_enum(JobState, "job_state"), default=JobState.QUEUED)
+    state: Mapped[JobState] = mapped_column(enum_type(JobState, "job_state"), default=JobState.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=5)
     #: Not handed out before this time (retry back-off); ``None``: at once.
@@ -234,7 +175,7 @@ class QbwcSession(Base):
 
     ticket: Mapped[str] = mapped_column(String(64), primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
-    state: Mapped[SessionState] = mapped_column(_enum(SessionState, "session_state"), default=SessionState.OPEN)
+    state: Mapped[SessionState] = mapped_column(enum_type(SessionState, "session_state"), default=SessionState.OPEN)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
@@ -264,7 +205,7 @@ class StaffUser(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role, "staff_role"))
+    role: Mapped[Role] = mapped_column(enum_type(Role, "staff_role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from qbwc_service.db import prepared
-from qbwc_service.db.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
+from qbwc_service.db import prepared, tables
 from qbwc_service.db.prepared import Executor
+from qbwc_service.db.types import JobState, SessionState, utcnow
 from qbwc_service.errors import CompanyNotFound, JobNotFound, JobStateError, PayloadError
 from qbwc_service.queue.kinds import get_kind
 
@@ -57,6 +57,8 @@ def lost_reply_mark() -> dict[str, Any]:
     return {LOST_REPLY: True}
 
 
+J, S, C = tables.job, tables.qbwc_session, tables.company
+
 _EVENT_FIELDS = (
     "job_id", "at", "ticket", "message", "from_state", "to_state", "actor", "request_xml", "response_xml",
 )  # fmt: skip
@@ -79,16 +81,16 @@ def events(conn: Executor, rows: Iterable[Mapping[str, Any]]) -> None:
 
 @functools.cache
 def _event_insert() -> Any:
-    table = JobEvent.metadata.tables["job_event"]
+    table = tables.job_event
     return insert(table).values({name: bindparam(f"p_{name}", type_=table.c[name].type) for name in _EVENT_FIELDS})
 
 
 def company_id_by_name(conn: Connection, name: str) -> int:
     """The id of the company called ``name``."""
-    found = conn.execute(select(Company.id).where(Company.name == name)).scalar_one_or_none()
+    found = conn.execute(select(C.c.id).where(C.c.name == name)).scalar_one_or_none()
     if found is None:
         raise CompanyNotFound(name)
-    return found
+    return int(found)
 
 
 def enqueue(
@@ -118,7 +120,7 @@ def enqueue(
         if earlier is not None:
             return earlier
     if depends_on is not None:
-        dep_company = conn.execute(select(Job.company_id).where(Job.id == depends_on)).scalar()
+        dep_company = conn.execute(select(J.c.company_id).where(J.c.id == depends_on)).scalar()
         if dep_company != company_id:
             raise PayloadError(kind, [f"depends_on: job {depends_on} is not a job of this company"])
     now = utcnow()
@@ -140,7 +142,7 @@ def enqueue(
     }
     try:
         with conn.begin_nested():
-            job_id = conn.execute(insert(Job).values(**values).returning(Job.id)).scalar_one()
+            job_id = conn.execute(insert(J).values(**values).returning(J.c.id)).scalar_one()
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -157,18 +159,14 @@ def enqueue(
 
 def _by_idempotency_key(conn: Connection, company_id: int, key: str) -> Enqueued | None:
     row = conn.execute(
-        select(Job.id, Job.state).where(Job.company_id == company_id, Job.idempotency_key == key)
+        select(J.c.id, J.c.state).where(J.c.company_id == company_id, J.c.idempotency_key == key)
     ).first()
     return Enqueued(row.id, JobState(row.state), False) if row else None
 
 
 # -- the hot path: statements built once, executed with bound parameters -----------------
 
-J = Job.metadata.tables["job"]
 _QUEUED, _IN_FLIGHT, _DONE = JobState.QUEUED, JobState.IN_FLIGHT, JobState.DONE
-
-
-S = QbwcSession.metadata.tables["qbwc_session"]
 
 
 @functools.cache
@@ -483,8 +481,8 @@ def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datet
     """
     now = now or utcnow()
     rows = conn.execute(
-        select(Job.id, Job.ticket, Job.attempts, Job.max_attempts, Job.progress).where(
-            Job.state == JobState.IN_FLIGHT, Job.ticket.in_(tickets)
+        select(J.c.id, J.c.ticket, J.c.attempts, J.c.max_attempts, J.c.progress).where(
+            J.c.state == JobState.IN_FLIGHT, J.c.ticket.in_(tickets)
         )
     ).all()
     by_ticket: dict[str, list[Outcome]] = {}
@@ -515,12 +513,12 @@ def _transition(
     message: str,
 ) -> JobState:
     """Compare-and-set one job from any of ``expected`` states; returns the state it left."""
-    current = conn.execute(select(Job.state).where(Job.id == job_id)).scalar_one_or_none()
+    current = conn.execute(select(J.c.state).where(J.c.id == job_id)).scalar_one_or_none()
     if current is None:
         raise JobNotFound(job_id)
     if current not in expected:
         raise JobStateError(job_id, " or ".join(expected), current)
-    res = conn.execute(update(Job).where(Job.id == job_id, Job.state == current).values(updated_at=utcnow(), **values))
+    res = conn.execute(update(J).where(J.c.id == job_id, J.c.state == current).values(updated_at=utcnow(), **values))
     if res.rowcount != 1:
         raise JobStateError(job_id, " or ".join(expected))
     to_state = values.get("state", current)
@@ -569,7 +567,7 @@ def reprioritize(conn: Connection, job_id: int, priority: int, *, actor: str) ->
 def retry_all_failed(conn: Connection, company_id: int, *, actor: str) -> int:
     """Retry every failed job of a company; return how many."""
     ids = conn.execute(
-        select(Job.id).where(Job.company_id == company_id, Job.state == JobState.FAILED).order_by(Job.id)
+        select(J.c.id).where(J.c.company_id == company_id, J.c.state == JobState.FAILED).order_by(J.c.id)
     ).scalars()
     count = 0
     for job_id in list(ids):

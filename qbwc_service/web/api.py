@@ -7,13 +7,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import Connection, select
-from sqlalchemy.orm import Session
 
 from qbwc_service.accounts.api_keys import api_key_owner
-from qbwc_service.db.models import Company, Job
 from qbwc_service.errors import CompanyNotFound, JobNotFound, PayloadError
 from qbwc_service.queue import jobs
+from qbwc_service.queue.views import load_job
 from qbwc_service.web.context import services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -45,37 +43,6 @@ def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, actor=f"api:{owner}", **kwargs)
 
     return wrapper
-
-
-def job_json(job: Job, company_name: str) -> dict[str, Any]:
-    """A job as the API and the CLI show it."""
-    return {
-        "id": job.id,
-        "company": company_name,
-        "kind": job.kind,
-        "state": str(job.state),
-        "priority": job.priority,
-        "attempts": job.attempts,
-        "idempotency_key": job.idempotency_key,
-        "reference": job.reference,
-        "depends_on": job.depends_on_id,
-        "status_code": job.status_code,
-        "status_message": job.status_message,
-        "error": job.error,
-        "result": job.result,
-        "created_at": job.created_at.isoformat(),
-        "updated_at": job.updated_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
-
-
-def load_job(conn: Connection, job_id: int) -> dict[str, Any]:
-    """The job ``job_id`` as JSON, or :class:`JobNotFound`."""
-    with Session(bind=conn) as db:
-        row = db.execute(select(Job, Company.name).join(Company).where(Job.id == job_id)).first()
-        if row is None:
-            raise JobNotFound(job_id)
-        return job_json(row[0], row[1])
 
 
 @bp.post("/companies/<name>/jobs")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,6 +89,77 @@ def test_errors_are_one_line_messages(run) -> None:  # type: ignore[no-untyped-d
     run("company", "create", "acme", "--username", "acme")
     code, out, err = run("--json", "company", "create", "acme", "--username", "other")
     assert code == 1 and "already exists" in json.loads(out)["error"]
+
+
+REQUEST = "\n  <CustomerAddRq><CustomerAdd><Name>Zoë</Name></CustomerAdd></CustomerAddRq>\n"
+
+
+def _stored_requests(url: str) -> list[str]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = [p["request"] for p in conn.execute(select(Job.payload).order_by(Job.id)).scalars()]
+    engine.dispose()
+    return found
+
+
+def test_a_ready_made_request_element_is_queued_from_a_file_or_stdin(run, sqlite_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A qbxml job takes the …Rq element itself: --payload sniffs it (text starting with <), --xml says so."""
+    run("company", "create", "acme", "--username", "acme")
+    request = tmp_path / "req.xml"
+    request.write_text('<?xml version="1.0" encoding="utf-8"?>' + REQUEST, encoding="utf-8")
+    assert run("--json", "enqueue", "acme", "qbxml", "--payload", str(request))[0] == 0
+    assert run("--json", "enqueue", "acme", "qbxml", "--payload", "-", stdin="\ufeff" + REQUEST)[0] == 0
+    assert run("--json", "enqueue", "acme", "qbxml", "--xml", str(request))[0] == 0
+    code, out, _ = run("--json", "enqueue", "acme", "qbxml", "--xml", "-", stdin=REQUEST)
+    assert code == 0 and json.loads(out)["state"] == "queued"
+    element = "<CustomerAddRq><CustomerAdd><Name>Zoë</Name></CustomerAdd></CustomerAddRq>"
+    assert _stored_requests(sqlite_url) == [element] * 4
+    code, out, _ = run("--json", "enqueue", "acme", "qbxml", "--xml", "-", stdin="<QBXML><QBXMLMsgsRq/></QBXML>")
+    assert code == 1 and "is not a single qbXML request" in json.loads(out)["error"]
+
+
+def test_xml_is_refused_for_a_typed_kind_and_the_payload_is_required_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """XML for customer_add, both --payload and --xml, or neither, are usage errors that say what to do."""
+    run("company", "create", "acme", "--username", "acme")
+    request = tmp_path / "req.xml"
+    request.write_text(REQUEST, encoding="utf-8")
+    for option in ("--payload", "--xml"):
+        code, _, err = run("enqueue", "acme", "customer_add", option, str(request))
+        assert code == 2 and "holds XML, but only a qbxml job takes a ready-made request element" in err
+        assert "customer_add payload is a JSON object" in err and option in err
+    code, _, err = run("enqueue", "acme", "qbxml", "--payload", str(request), "--xml", str(request))
+    assert code == 2 and "give the payload with --payload FILE|-, or a qbxml job's request with --xml" in err
+    assert run("enqueue", "acme", "qbxml")[0] == 2
+    code, _, err = run("enqueue", "acme", "customer_add", "--payload", "-", stdin="name: Ann")
+    assert code == 2 and "stdin is not JSON" in err and "takes the request element itself" in err
+
+
+def test_the_readme_example_file_is_queued_by_the_installed_command(sqlite_url: str) -> None:
+    """`qbwc-service enqueue CO qbxml --payload docs/examples/customer_add_rq.xml` works in a real process."""
+    env = {**os.environ, "QBWC_DATABASE_URL": sqlite_url, "QBWC_LOG_LEVEL": "WARNING"}
+    cli = str(Path(sys.executable).parent / "qbwc-service")
+    subprocess.run([cli, "company", "create", "acme", "--username", "acme"], env=env, check=True, capture_output=True)
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "customer_add_rq.xml"
+    done = subprocess.run(
+        [cli, "--json", "enqueue", "acme", "qbxml", "--payload", str(example)],
+        env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    piped = subprocess.run(
+        [cli, "--json", "enqueue", "acme", "qbxml", "--xml", "-"],
+        env=env, capture_output=True, text=True, input=example.read_text(encoding="utf-8"),
+    )  # fmt: skip
+    assert piped.returncode == 0, piped.stderr
+    assert (json.loads(done.stdout)["id"], json.loads(piped.stdout)["id"]) == (1, 2)
+    assert _stored_requests(sqlite_url)[0].startswith("<CustomerAddRq><CustomerAdd><Name>Zoë Smith</Name>")
+
+
+def test_the_cli_names_the_raw_kind_as_the_registry_does() -> None:
+    """The CLI's name for the ready-made kind (kept there to leave the registry unloaded) is the registry's."""
+    from qbwc_service.cli.payload import RAW_KIND
+    from qbwc_service.queue.kinds import RAW_QBXML
+
+    assert RAW_QBXML.name == RAW_KIND
 
 
 @needs_spec

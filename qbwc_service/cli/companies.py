@@ -1,0 +1,116 @@
+"""``qbwc-service company``: company connections, their tokens and ``.qwc`` files."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qbwc_service.accounts import companies
+from qbwc_service.cli.state import CliState, Group, pass_state
+from qbwc_service.db.models import Company
+
+
+@click.group(cls=Group)
+def company() -> None:
+    """Company connections: one QuickBooks company file each."""
+
+
+@company.command("create")
+@click.argument("name")
+@click.option("--username", required=True, help="The user name QBWC logs in with.")
+@click.option("--company-file", default=None, help="Company file to open (default: the one open).")
+@click.option("--poll-minutes", default=None, type=click.IntRange(1, 1440), help="QBWC run interval.")
+@click.option("--read-only", is_flag=True, help="Mark the connection read-only in the .qwc file.")
+@pass_state
+def company_create(
+    state: CliState,
+    name: str,
+    username: str,
+    company_file: str | None,
+    poll_minutes: int | None,
+    read_only: bool,
+) -> None:
+    """Create a connection and print its token, once."""
+    with state.engine.begin() as conn:
+        new = companies.create_company(
+            conn, name, username, company_file=company_file, read_only=read_only,
+            poll_minutes=poll_minutes or state.settings.default_poll_minutes,
+        )  # fmt: skip
+    data = {"id": new.id, "name": new.name, "username": new.username, "token": new.token,
+            "owner_id": new.owner_id, "file_id": new.file_id}  # fmt: skip
+    state.emit(
+        data,
+        f"created company {new.name} (QBWC user {new.username})\n"
+        f"token (shown once; type it into the Web Connector as the password):\n{new.token}",
+    )
+
+
+@company.command("token")
+@click.argument("name")
+@pass_state
+def company_token(state: CliState, name: str) -> None:
+    """Rotate the token of a connection: the old one stops working at once."""
+    with state.engine.begin() as conn:
+        token = companies.rotate_token(conn, name)
+    state.emit({"name": name, "token": token}, f"new token for {name} (shown once):\n{token}")
+
+
+@company.command("qwc")
+@click.argument("name")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to a file.")
+@pass_state
+def company_qwc(state: CliState, name: str, output: str | None) -> None:
+    """Print the .qwc file to open in the Web Connector."""
+    from qbwc_service.qbwc.qwc import public_url_warning, qwc_filename, render_qwc
+
+    with state.engine.connect() as conn:
+        found = companies.get_company(conn, name)
+    xml = render_qwc(found, state.settings)
+    warning = public_url_warning(state.settings)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(xml)
+    if state.as_json:
+        state.emit({"name": name, "filename": qwc_filename(found), "qwc": xml}, "")
+    elif not output:
+        click.echo(xml, nl=False)
+
+
+@company.command("list")
+@pass_state
+def company_list(state: CliState) -> None:
+    """List company connections."""
+    with Session(state.engine) as db:
+        rows = db.execute(select(Company).order_by(Company.name)).scalars().all()
+    data = [
+        {"id": c.id, "name": c.name, "username": c.username, "enabled": c.enabled,
+         "qbxml_version": c.qbxml_version, "last_poll_at": c.last_poll_at}
+        for c in rows
+    ]  # fmt: skip
+    lines = [
+        f"{c.name}\t{c.username}\t{'enabled' if c.enabled else 'disabled'}\t{c.last_poll_at or 'never'}" for c in rows
+    ]
+    state.emit(data, "\n".join(lines) or "no companies")
+
+
+@company.command("disable")
+@click.argument("name")
+@pass_state
+def company_disable(state: CliState, name: str) -> None:
+    """Disable a connection: QBWC's logins are refused (nvu)."""
+    with state.engine.begin() as conn:
+        companies.set_enabled(conn, name, False)
+    state.emit({"name": name, "enabled": False}, f"{name} disabled")
+
+
+@company.command("enable")
+@click.argument("name")
+@pass_state
+def company_enable(state: CliState, name: str) -> None:
+    """Enable a disabled connection."""
+    with state.engine.begin() as conn:
+        companies.set_enabled(conn, name, True)
+    state.emit({"name": name, "enabled": True}, f"{name} enabled")

@@ -1,0 +1,89 @@
+"""How jobs look from outside: the JSON shapes the API and the CLI print. No Flask here.
+
+The reads go through the Core tables of :mod:`qbwc_service.db.tables`, so a short-lived
+CLI process loads neither the ORM nor the models (``bench/cli_start.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from qbwc_service.db.tables import company, job, job_event
+from qbwc_service.db.types import JobState
+from qbwc_service.errors import JobNotFound
+
+_JOB_WITH_COMPANY = job.join(company, job.c.company_id == company.c.id)
+#: What :func:`job_json` shows (not the request and response: they may be megabytes).
+_SHOWN = [c for c in job.c if c.name not in ("request_xml", "response_xml")]
+
+
+def job_json(row: Any, company_name: str) -> dict[str, Any]:
+    """A job (a :class:`~qbwc_service.db.models.Job` or a row of its columns) as the API and CLI show it."""
+    return {
+        "id": row.id,
+        "company": company_name,
+        "kind": row.kind,
+        "state": str(row.state),
+        "priority": row.priority,
+        "attempts": row.attempts,
+        "idempotency_key": row.idempotency_key,
+        "reference": row.reference,
+        "depends_on": row.depends_on_id,
+        "status_code": row.status_code,
+        "status_message": row.status_message,
+        "error": row.error,
+        "result": row.result,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "finished_at": row.finished_at.isoformat() if row.finished_at else None,
+    }
+
+
+def load_job(conn: Connection, job_id: int) -> dict[str, Any]:
+    """The job ``job_id`` as JSON, or :class:`JobNotFound`."""
+    found = conn.execute(
+        select(*_SHOWN, company.c.name.label("company_name")).select_from(_JOB_WITH_COMPANY).where(job.c.id == job_id)
+    ).first()
+    if found is None:
+        raise JobNotFound(job_id)
+    return job_json(found, found.company_name)
+
+
+def load_job_detail(conn: Connection, job_id: int) -> dict[str, Any]:
+    """The job ``job_id`` as JSON with its request, response and history (``events``, each step's XML on its events)."""
+    data = load_job(conn, job_id)
+    xml = conn.execute(select(job.c.request_xml, job.c.response_xml).where(job.c.id == job_id)).one()
+    data["request_xml"], data["response_xml"] = xml.request_xml, xml.response_xml
+    e = job_event.c
+    history = conn.execute(
+        select(e.at, e.from_state, e.to_state, e.actor, e.message, e.request_xml, e.response_xml)
+        .where(e.job_id == job_id)
+        .order_by(e.id)
+    )
+    # Each step's request (on the event of the job sent) and response (on the event settling it).
+    data["events"] = [
+        {"at": r.at.isoformat(), "from": r.from_state, "to": r.to_state, "actor": r.actor, "message": r.message,
+         "request_xml": r.request_xml, "response_xml": r.response_xml}
+        for r in history
+    ]  # fmt: skip
+    return data
+
+
+def list_jobs(
+    conn: Connection, *, company_name: str | None = None, state: JobState | None = None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """Jobs newest first, as the CLI lists them: state, attempts, QuickBooks status, result."""
+    query = (
+        select(job.c.id, company.c.name.label("company"), job.c.kind, job.c.state, job.c.attempts,
+               job.c.status_code, job.c.status_message, job.c.reference, job.c.error, job.c.result)
+        .select_from(_JOB_WITH_COMPANY)
+        .order_by(job.c.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    if company_name:
+        query = query.where(company.c.name == company_name)
+    if state:
+        query = query.where(job.c.state == state.value)
+    return [row._asdict() for row in conn.execute(query)]

@@ -1,0 +1,98 @@
+"""The CLI loads only what a command needs: commands are imported on first use, by name."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from qbwc_service.cli import COMMANDS, main
+from qbwc_service.cli.lazy import LazyGroup
+
+#: Runs one command in a fresh interpreter, then writes the heavy packages it imported.
+PROBE = """
+import json, sys
+from qbwc_service.cli import main
+try:
+    main(sys.argv[2:], prog_name="qbwc-service")
+except SystemExit as exc:
+    if exc.code:
+        raise
+heavy = ("flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm", "pydantic", "qbxml_builders", "alembic")
+loaded = sorted(name for name in heavy if name in sys.modules)
+with open(sys.argv[1], "w") as out:
+    json.dump(loaded, out)
+"""
+
+
+@pytest.fixture
+def probe(sqlite_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run a CLI command in a subprocess on a database with company ``acme`` and job 1."""
+    env = {**os.environ, "QBWC_DATABASE_URL": sqlite_url, "QBWC_LOG_LEVEL": "WARNING"}
+    payload = tmp_path / "customer.json"
+    payload.write_text(json.dumps({"name": "Ann"}), encoding="utf-8")
+    result = tmp_path / "loaded.json"
+
+    def run(*args: str, stdin: str | None = None) -> list[str]:
+        argv = [a.replace("PAYLOAD", str(payload)) for a in args]
+        subprocess.run(
+            [sys.executable, "-c", PROBE, str(result), *argv],
+            env=env, input=stdin, text=True, check=True, capture_output=True,
+        )  # fmt: skip
+        loaded: list[str] = json.loads(result.read_text())
+        return loaded
+
+    run("company", "create", "acme", "--username", "acme")
+    run("enqueue", "acme", "customer_add", "--payload", "PAYLOAD")
+    return run
+
+
+def test_listing_and_showing_jobs_load_no_orm_no_builders_no_web(probe) -> None:  # type: ignore[no-untyped-def]
+    """`jobs` and `job show` import SQLAlchemy Core and click only: no Flask, Spyne, zeep, ORM or builders."""
+    assert probe("--json", "jobs") == []
+    assert probe("--json", "job", "show", "1") == []
+
+
+def test_enqueue_loads_no_web_stack_and_no_password_hasher(probe) -> None:  # type: ignore[no-untyped-def]
+    """`enqueue` imports the kind registry but neither Flask, Spyne, zeep, argon2 nor the ORM."""
+    loaded = probe("--json", "enqueue", "acme", "customer_add", "--payload", "PAYLOAD")
+    assert not {"flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm"} & set(loaded)
+
+
+def test_user_create_loads_no_web_stack(probe) -> None:  # type: ignore[no-untyped-def]
+    """`user create` hashes with argon2 and imports neither Flask, Spyne nor zeep."""
+    loaded = probe("user", "create", "ada@example.com", "--role", "admin", "--password-stdin",
+                   stdin="a long enough password\n")  # fmt: skip
+    assert "argon2" in loaded and not {"flask", "werkzeug", "spyne", "zeep"} & set(loaded)
+
+
+def test_help_lists_every_command_without_importing_them() -> None:
+    """--help shows each command with its short help from the table, in a process that loads none of them."""
+    code = "import sys; from qbwc_service.cli import main\ntry: main(['--help'])\nexcept SystemExit: pass\n"
+    code += "print(sorted(m for m in sys.modules if m.startswith('qbwc_service.cli.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "['qbwc_service.cli.lazy', 'qbwc_service.cli.state']"
+    flat = " ".join(out.split())
+    for name, (_, short_help) in COMMANDS.items():
+        assert f"{name} {short_help}" in flat
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_table_agrees_with_each_command(name: str) -> None:
+    """Each entry names a click command whose own short help is the one --help prints for it."""
+    assert isinstance(main, LazyGroup)
+    command = main.load(name)
+    assert isinstance(command, click.Command)
+    assert command.get_short_help_str(limit=1000) == COMMANDS[name][1]
+
+
+def test_a_subcommand_help_loads_it_and_runs_in_process() -> None:
+    """`company --help` imports the companies module and lists its commands."""
+    result = CliRunner().invoke(main, ["company", "--help"])
+    assert result.exit_code == 0 and "Rotate the token" in result.output
