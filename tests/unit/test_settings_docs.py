@@ -26,7 +26,7 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     """Each Settings field says what it sets, and ENV_HELP names each field's QBWC_ variable, in order."""
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
-    assert "QBWC_PROXY_HOPS" in ENV_HELP and len(NAMES) == 22
+    assert "QBWC_PROXY_HOPS" in ENV_HELP and len(NAMES) == 23
 
 
 @pytest.mark.parametrize("name", NAMES)
