@@ -59,11 +59,13 @@ JSON Schema. Example payloads: `qbxml_builders.examples.EXAMPLES`.
   as a sales tax item's `tax_vendor_ref`; in CA/UK editions the vendor says so itself
   (`is_sales_tax_agency` and the tax return fields).
 - Mods need the `edit_sequence` QuickBooks last returned; a stale one fails with 3200
-  (`stale_edit_sequence`). A Mod that gives `lines` replaces every line: `txn_line_id`
+  (`stale_edit_sequence`). A `…_mod` *job* of the service may leave it out: the job reads
+  the record first (see docs/architecture.md). A Mod that gives `lines` replaces every line: `txn_line_id`
   `"-1"` adds a line, lines left out are deleted.
 - Queries take one of: IDs (`list_ids`/`txn_ids`), names or RefNumbers, or filters. Where
   the schema allows it, `iterator="Start"` with `max_returned`, then `iterator="Continue"`
-  with `iterator_id`, pages through results until `iteratorRemainingCount` is 0.
+  with `iterator_id`, pages through results until `iteratorRemainingCount` is 0. A `…_query`
+  *job* of the service does this itself with `"iterate": true`.
 
 ## Responses
 

@@ -7,13 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
-
 from qbwc_service.errors import PayloadError, Unverifiable
 from qbwc_service.qbwc import lost_replies
 from qbwc_service.qbwc.outcomes import request_id
 from qbwc_service.queue.jobs import LeasedJob
 from qbwc_service.queue.kinds import StepState, next_request
+from qbwc_service.queue.steps import DEFAULT_PAGE_SIZE
 from qbxml_builders import OnError, join_document, serialize_request
 
 
@@ -34,8 +33,19 @@ class Batch:
         return join_document([xml for _, xml in self.requests], version=self.version, on_error=OnError.CONTINUE)
 
 
-def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_bytes: int) -> Batch:
+def assemble(
+    found: Sequence[LeasedJob],
+    version: str,
+    country: str,
+    *,
+    max_bytes: int,
+    ticket: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Batch:
     """Build the next request of each job, in order, until the message reaches ``max_bytes``.
+
+    ``ticket`` is the session's (a query's iterator belongs to it); ``page_size`` the
+    MaxReturned of an iterated query's pages when the job gives none.
 
     A job whose reply was lost and that would create a record is sent as the query that
     looks for it first (:func:`.lost_replies.check_for`), as its next step.
@@ -52,7 +62,8 @@ def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_byte
                 batch.checks[job.id] = lost_replies.progress_of(check)
                 job = dataclasses.replace(job, step=job.step + 1)
             else:
-                element = _request(job, version, country)
+                state = StepState(job.payload, job.step, job.progress, ticket=ticket, page_size=page_size)
+                element = next_request(job.kind, state, version, country)
         except (PayloadError, Unverifiable) as exc:
             batch.unbuildable.append((job.id, str(exc)))
             continue
@@ -61,10 +72,6 @@ def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_byte
         size += len(xml)
         batch.requests.append((job, xml))
     return batch
-
-
-def _request(job: LeasedJob, version: str, country: str) -> etree._Element:
-    return next_request(job.kind, StepState(job.payload, job.step, job.progress), version, country)
 
 
 def _check(job: LeasedJob, version: str, country: str) -> lost_replies.Check | None:

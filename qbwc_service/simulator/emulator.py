@@ -543,6 +543,8 @@ class _Filter:
     to_date: str | None
     entity: str | None
     name_match: tuple[str, str] | None
+    #: NameRangeFilter: FromName and ToName (inclusive, compared without case), or None.
+    name_range: tuple[str | None, str | None] | None = None
 
     @classmethod
     def read(cls, rq: etree._Element, store: Store) -> _Filter:
@@ -561,7 +563,13 @@ class _Filter:
                 name_filter.findtext("MatchCriterion") or "StartsWith",
                 (name_filter.findtext("Name") or "").lower(),
             )
+        name_range = None
+        range_filter = rq.find("NameRangeFilter")
+        if range_filter is not None:
+            low, high = range_filter.findtext("FromName"), range_filter.findtext("ToName")
+            name_range = (low.lower() if low else None, high.lower() if high else None)
         return cls(
+            name_range=name_range,
             active=rq.findtext("ActiveStatus") or "ActiveOnly",
             from_modified=when(".//FromModifiedDate"),
             to_modified=when(".//ToModifiedDate"),
@@ -600,6 +608,11 @@ class _Filter:
             name = str(data.get("FullName") or data.get("Name") or "").lower()
             test = {"StartsWith": name.startswith, "EndsWith": name.endswith}.get(how, name.__contains__)
             if not test(needle):
+                return False
+        if self.name_range is not None:
+            low, high = self.name_range
+            name = str(data.get("FullName") or data.get("Name") or "").lower()
+            if (low is not None and name < low) or (high is not None and name > high):
                 return False
         return True
 
