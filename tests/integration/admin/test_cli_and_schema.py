@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from qbwc_service.cli import state as cli_state
 from qbwc_service.accounts.credentials import verify_secret
 from qbwc_service.cli import main
+from qbwc_service.cli import state as cli_state
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
 from qbwc_service.db.models import Role, StaffUser
