@@ -2,12 +2,14 @@
 
 A pure library: no database, no web framework. Start at :mod:`qbxml_builders.kinds`
 (``KINDS``, ``build_request``, ``preview``) and :func:`parse_response` /
-:func:`iter_responses`.
+:func:`iter_responses`. Any other reader of XML from outside parses it with
+:func:`parse_untrusted` or a :func:`hardened_parser`, never with lxml's defaults.
 """
 
 from __future__ import annotations
 
 from ._envelope import OnError, build_document, check_document, join_document, serialize_request
+from ._xml import hardened_parser, parse_untrusted
 from .errors import (
     BuilderError,
     PayloadValidationError,
@@ -59,12 +61,14 @@ __all__ = [
     "check_document",
     "classify",
     "get_kind",
+    "hardened_parser",
     "iter_responses",
     "join_document",
     "kinds_json_schema",
     "negotiate",
     "normalize_version",
     "parse_response",
+    "parse_untrusted",
     "preview",
     "read_hcp",
     "response_to_json",

@@ -12,6 +12,7 @@ from pathlib import Path
 from lxml import etree
 
 from ._envelope import check_document
+from ._xml import hardened_parser
 from .errors import BuilderError
 from .versions import SCHEMA_VERSIONS, normalize_version
 
@@ -25,7 +26,7 @@ def load_schema(version: str, directory: Path | str) -> etree.XMLSchema:
     path = Path(directory) / f"qbxmlops{version.replace('.', '')}.xsd"
     if not path.is_file():
         raise BuilderError(f"the qbXML {version} schema is not at {path}")
-    return etree.XMLSchema(etree.parse(str(path)))
+    return etree.XMLSchema(etree.parse(str(path), parser=hardened_parser()))
 
 
 def schema_version(version: str) -> str:
@@ -40,7 +41,7 @@ def validate_document(document: bytes, directory: Path | str) -> str:
     """
     version = check_document(document)
     schema = load_schema(schema_version(version), directory)
-    root = etree.fromstring(document, parser=etree.XMLParser(resolve_entities=False))
+    root = etree.fromstring(document, parser=hardened_parser())
     if not schema.validate(root):
         problems = "; ".join(f"line {e.line}: {e.message}" for e in list(schema.error_log)[:5])
         raise BuilderError(f"the document breaks the qbXML {version} schema: {problems}")

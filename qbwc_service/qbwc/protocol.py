@@ -27,8 +27,15 @@ from qbwc_service.qbwc import lost_replies as verify
 from qbwc_service.queue import jobs
 from qbwc_service.queue.kinds import build_request
 from qbwc_service.queue.retry import Action, RetryPolicy
-from qbxml_builders import DEFAULT_VERSION, OnError, ResponseError, join_document, negotiate, serialize_request
-from qbxml_builders._xml import parse_untrusted
+from qbxml_builders import (
+    DEFAULT_VERSION,
+    OnError,
+    ResponseError,
+    join_document,
+    negotiate,
+    parse_untrusted,
+    serialize_request,
+)
 from qbxml_builders.hcp import HostCompanyPreferences, read_hcp
 from qbxml_builders.responses import response_from_element
 

@@ -11,8 +11,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from qbwc_service.errors import PayloadError, UnknownKind
-from qbxml_builders import BuilderError, ResponseError
-from qbxml_builders._xml import parse_untrusted
+from qbxml_builders import BuilderError, ResponseError, parse_untrusted
 from qbxml_builders.errors import PayloadValidationError
 from qbxml_builders.kinds import KINDS, RequestKind, validate_payload
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from qbxml_builders import hardened_parser
 from qbxml_builders import schema as builder_schema
 
 XSD = "{http://www.w3.org/2001/XMLSchema}"
@@ -173,5 +174,6 @@ def content_order(version: str = "13.0") -> ContentOrder | None:
     path = _xsd_path(version)
     if path is None:
         return None
-    roots = [etree.parse(str(p)).getroot() for p in sorted(path.parent.glob(f"*{path.stem[-3:]}.xsd"))]
+    files = sorted(path.parent.glob(f"*{path.stem[-3:]}.xsd"))
+    roots = [etree.parse(str(p), parser=hardened_parser()).getroot() for p in files]
     return ContentOrder(roots)
