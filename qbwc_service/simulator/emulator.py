@@ -17,10 +17,11 @@ from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
 from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
-from qbwc_service.simulator.schema import content_order, load_schema, schema_version_for
+from qbwc_service.simulator.schema import content_order, load_schema
 from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
 from qbwc_service.simulator.xmldata import Data, Value, fill, to_data
 from qbxml_builders import hardened_parser
+from qbxml_builders.schema import schema_version_for
 from qbxml_builders.versions import normalize_version
 
 STATUS_OK = "Status OK"

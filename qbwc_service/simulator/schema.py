@@ -52,12 +52,6 @@ def load_schema(version: str) -> etree.XMLSchema | None:
     return builder_schema.load_schema(version, path.parent)
 
 
-def schema_version_for(version: str) -> str:
-    """The schema that judges a document declaring ``version``: 16.0 from 14.0 up, else 13.0."""
-    major = int(version.partition(".")[0] or 0)
-    return "16.0" if major >= 14 else "13.0"
-
-
 class ContentOrder:
     """The order of child elements the XSD prescribes, keyed by element path.
 
