@@ -8,7 +8,14 @@ A pure library: no database, no web framework. Start at :mod:`qbxml_builders.kin
 
 from __future__ import annotations
 
-from ._envelope import OnError, build_document, check_document, join_document, serialize_request
+from ._envelope import (
+    SERVICE_ON_ERROR,
+    OnError,
+    build_document,
+    check_document,
+    join_document,
+    serialize_request,
+)
 from ._xml import hardened_parser, parse_untrusted
 from .errors import (
     BuilderError,
@@ -43,6 +50,7 @@ __all__ = [
     "DEFAULT_VERSION",
     "KINDS",
     "SALES_TAX_OFF_MESSAGE",
+    "SERVICE_ON_ERROR",
     "BuilderError",
     "Classification",
     "Country",

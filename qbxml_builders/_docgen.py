@@ -29,8 +29,9 @@ Each kind is a frozen pydantic payload model. `validate_payload(kind, data)` che
 payload and raises `PayloadValidationError` whose `errors` name each faulty field
 (`lines.0.amount: must have at most 2 decimal places, got 1.005`);
 `build_request(kind, data, version=, country=)` returns the `…Rq` element and
-`preview(kind, data, ...)` a whole document. `kinds_json_schema()` publishes every payload's
-JSON Schema. Example payloads: `qbxml_builders.examples.EXAMPLES`.
+`preview(kind, data, ...)` the whole document the service would send for such a job (but for
+the requestID), `onError="continueOnError"` (`SERVICE_ON_ERROR`) included.
+`kinds_json_schema()` publishes every payload's JSON Schema. Example payloads: `qbxml_builders.examples.EXAMPLES`.
 
 ## Rules every kind follows
 

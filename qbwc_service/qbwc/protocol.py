@@ -29,7 +29,7 @@ from qbwc_service.queue.kinds import build_request
 from qbwc_service.queue.retry import Action, RetryPolicy
 from qbxml_builders import (
     DEFAULT_VERSION,
-    OnError,
+    SERVICE_ON_ERROR,
     ResponseError,
     join_document,
     negotiate,
@@ -291,7 +291,7 @@ class Protocol:
                 return ""
             jobs.claim(conn, ticket, requests, checks=checks, now=now)
             return join_document(
-                [xml for _, xml in requests], version=version or DEFAULT_VERSION, on_error=OnError.CONTINUE
+                [xml for _, xml in requests], version=version or DEFAULT_VERSION, on_error=SERVICE_ON_ERROR
             )
 
     @staticmethod

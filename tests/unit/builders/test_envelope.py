@@ -8,12 +8,14 @@ import pytest
 from lxml import etree
 
 from qbxml_builders import (
+    SERVICE_ON_ERROR,
     BuilderError,
     OnError,
     build_document,
     build_request,
     check_document,
     join_document,
+    preview,
     serialize_request,
 )
 from qbxml_builders.examples import EXAMPLES
@@ -101,6 +103,16 @@ def test_check_document_catches_what_the_schema_misses(document: bytes, message:
     """A missing or bad PI, a wrong root, a namespace or a bad onError are refused."""
     with pytest.raises(BuilderError, match=message):
         check_document(document)
+
+
+def test_every_document_defaults_to_the_services_on_error() -> None:
+    """build_document, join_document and preview all write onError="continueOnError", as the service sends."""
+    element = build_request("host_query", {})
+    element.set("requestID", "1")
+    joined = join_document([serialize_request(element)])
+    assert SERVICE_ON_ERROR is OnError.CONTINUE
+    assert f'onError="{SERVICE_ON_ERROR}"' in joined
+    assert joined.encode() == build_document([("1", element)]) == preview("host_query", {})
 
 
 def test_validate_document_reports_schema_errors(schemas: dict[str, etree.XMLSchema]) -> None:
