@@ -62,9 +62,27 @@ the requestID), `onError="continueOnError"` (`SERVICE_ON_ERROR`) included.
 - Mods need the `edit_sequence` QuickBooks last returned; a stale one fails with 3200
   (`stale_edit_sequence`). A Mod that gives `lines` replaces every line: `txn_line_id`
   `"-1"` adds a line, lines left out are deleted.
+- Rules across fields (one of two fields, at most one of several, one field only with
+  another) are listed under each kind and shape; `kinds_json_schema()` states them too, as
+  an `allOf` of `anyOf`s, so a payload the published schema accepts is one the validator
+  accepts, but for the rules listed in [What the JSON Schemas cannot say](#what-the-json-schemas-cannot-say).
 - Queries take one of: IDs (`list_ids`/`txn_ids`), names or RefNumbers, or filters. Where
   the schema allows it, `iterator="Start"` with `max_returned`, then `iterator="Continue"`
   with `iterator_id`, pages through results until `iteratorRemainingCount` is 0.
+
+## What the JSON Schemas cannot say
+
+The published schemas state lengths, the characters XML cannot carry, colons and blank
+names, number formats and every rule across fields listed below each kind. These rules they
+cannot state; the validator (or the build) refuses a payload that breaks them:
+
+- **Version and country**: a field marked *since X* or with editions is refused when building
+  for an older version or another edition (`VersionError`); a schema does not know the target.
+- **Numbers**: the schemas offer money, prices, quantities and rates as a whole JSON number
+  or a decimal string (`"45.50"`). The validator also reads a JSON number with a fraction
+  (`45.5`) as its shortest decimal form; the schemas do not offer one, since JSON Schema's
+  `multipleOf` is float arithmetic and would pass `1999.8700000000001`.
+{unstated}
 
 ## Responses
 
@@ -175,10 +193,34 @@ def _enums() -> set[type[enum.Enum]]:
     return found
 
 
+def _rules(model: type[BaseModel]) -> list[str]:
+    """The rules across ``model``'s fields, as lines under its table."""
+    if not issubclass(model, Payload):
+        return []
+    lines = [f"- {rule.describe()}" for rule in model.field_rules()]
+    lines += [f"- {rule} (not in the JSON Schema)" for rule in model.unstated_rules]
+    return ["\nRules across fields:\n", *lines] if lines else []
+
+
+def _unstated() -> str:
+    """Every model's rules no JSON Schema can say, one line each."""
+    models: dict[str, type[BaseModel]] = {}
+    for kind in KINDS.values():
+        for model in (kind.payload_model, *_nested(kind.payload_model)):
+            models.setdefault(model.__name__, model)
+    lines = [
+        f"- **{name}**: {rule}."
+        for name, model in sorted(models.items())
+        if issubclass(model, Payload)
+        for rule in model.unstated_rules
+    ]
+    return "\n".join(lines)
+
+
 def render() -> str:
     """The whole markdown document."""
     out = [
-        INTRO,
+        INTRO.replace("{unstated}", _unstated()),
         "## Kinds\n",
         "| kind | request | since | what it does |",
         "| --- | --- | --- | --- |",
@@ -197,6 +239,7 @@ def render() -> str:
             "| field | type | element and rules |",
             "| --- | --- | --- |",
             *_rows(model),
+            *_rules(model),
         ]
         for sub in _nested(model):
             shared.setdefault(sub.__name__, sub)
@@ -213,6 +256,7 @@ def render() -> str:
             "| field | type | element and rules |",
             "| --- | --- | --- |",
             *_rows(sub),
+            *_rules(sub),
         ]
     return "\n".join(out) + "\n"
 
