@@ -13,7 +13,7 @@ from qbwc_service.qbwc.outcomes import request_id
 from qbwc_service.queue.jobs import LeasedJob
 from qbwc_service.queue.kinds import StepState, next_request
 from qbwc_service.queue.steps import DEFAULT_PAGE_SIZE
-from qbxml_builders import OnError, join_document, serialize_request
+from qbxml_builders import SERVICE_ON_ERROR, join_document, serialize_request
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Batch:
 
     def document(self) -> str:
         """The whole qbXML request document."""
-        return join_document([xml for _, xml in self.requests], version=self.version, on_error=OnError.CONTINUE)
+        return join_document([xml for _, xml in self.requests], version=self.version, on_error=SERVICE_ON_ERROR)
 
 
 def assemble(

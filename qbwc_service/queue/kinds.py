@@ -32,8 +32,7 @@ from qbwc_service.queue.steps import (
     typed_dump,
     typed_model,
 )
-from qbxml_builders import BuilderError, ResponseError
-from qbxml_builders._xml import parse_untrusted
+from qbxml_builders import BuilderError, ResponseError, parse_untrusted
 from qbxml_builders.kinds import KINDS, RequestKind
 
 __all__ = [

@@ -17,10 +17,12 @@ from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
 from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
-from qbwc_service.simulator.schema import content_order, load_schema, schema_version_for
+from qbwc_service.simulator.schema import content_order, load_schema
 from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
 from qbwc_service.simulator.txns import Transactions
 from qbwc_service.simulator.xmldata import Data, Value, fill, to_data
+from qbxml_builders import hardened_parser
+from qbxml_builders.schema import schema_version_for
 from qbxml_builders.versions import normalize_version
 
 STATUS_OK = "Status OK"
@@ -48,10 +50,6 @@ class _Iterator:
     page_size: int
     lines: bool
     include: tuple[str, ...]
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 class QuickBooksEmulator:
@@ -166,7 +164,7 @@ class QuickBooksEmulator:
         if len(raw) > _MAX_BYTES or not raw.strip():
             raise HResultError(HRESULT_PARSE, PARSE_MESSAGE, "empty or oversized document")
         try:
-            root = etree.fromstring(raw, parser=_parser())
+            root = etree.fromstring(raw, parser=hardened_parser())
         except etree.XMLSyntaxError as exc:
             raise HResultError(HRESULT_PARSE, PARSE_MESSAGE, str(exc.msg)) from exc
         if root.getroottree().docinfo.doctype:
