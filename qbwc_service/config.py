@@ -42,6 +42,9 @@ class Settings:
     log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`")
     instance_path: str = setting("instance", "folder of the default SQLite database")
     batch_size: int = setting(50, "jobs handed out in one qbXML message")
+    iterator_page: int = setting(
+        500, "records per page (MaxReturned) of an iterated query job that sets no `max_returned` of its own"
+    )
     batch_bytes: int = setting(
         2 * 1024 * 1024,
         "largest qbXML request document handed out in one sendRequestXML, in bytes",

@@ -2,12 +2,21 @@
 
 A pure library: no database, no web framework. Start at :mod:`qbxml_builders.kinds`
 (``KINDS``, ``build_request``, ``preview``) and :func:`parse_response` /
-:func:`iter_responses`.
+:func:`iter_responses`. Any other reader of XML from outside parses it with
+:func:`parse_untrusted` or a :func:`hardened_parser`, never with lxml's defaults.
 """
 
 from __future__ import annotations
 
-from ._envelope import OnError, build_document, check_document, join_document, serialize_request
+from ._envelope import (
+    SERVICE_ON_ERROR,
+    OnError,
+    build_document,
+    check_document,
+    join_document,
+    serialize_request,
+)
+from ._xml import hardened_parser, parse_untrusted
 from .errors import (
     BuilderError,
     PayloadValidationError,
@@ -42,6 +51,7 @@ __all__ = [
     "DEFAULT_VERSION",
     "KINDS",
     "SALES_TAX_OFF_MESSAGE",
+    "SERVICE_ON_ERROR",
     "BuilderError",
     "Classification",
     "Country",
@@ -60,6 +70,7 @@ __all__ = [
     "check_document",
     "classify",
     "get_kind",
+    "hardened_parser",
     "iter_responses",
     "join_document",
     "kinds_json_schema",
@@ -67,6 +78,7 @@ __all__ = [
     "normalize_version",
     "parse_response",
     "parse_response_elements",
+    "parse_untrusted",
     "preview",
     "read_hcp",
     "response_to_json",

@@ -29,8 +29,9 @@ Each kind is a frozen pydantic payload model. `validate_payload(kind, data)` che
 payload and raises `PayloadValidationError` whose `errors` name each faulty field
 (`lines.0.amount: must have at most 2 decimal places, got 1.005`);
 `build_request(kind, data, version=, country=)` returns the `…Rq` element and
-`preview(kind, data, ...)` a whole document. `kinds_json_schema()` publishes every payload's
-JSON Schema. Example payloads: `qbxml_builders.examples.EXAMPLES`.
+`preview(kind, data, ...)` the whole document the service would send for such a job (but for
+the requestID), `onError="continueOnError"` (`SERVICE_ON_ERROR`) included.
+`kinds_json_schema()` publishes every payload's JSON Schema. Example payloads: `qbxml_builders.examples.EXAMPLES`.
 
 ## Rules every kind follows
 
@@ -59,11 +60,31 @@ JSON Schema. Example payloads: `qbxml_builders.examples.EXAMPLES`.
   as a sales tax item's `tax_vendor_ref`; in CA/UK editions the vendor says so itself
   (`is_sales_tax_agency` and the tax return fields).
 - Mods need the `edit_sequence` QuickBooks last returned; a stale one fails with 3200
-  (`stale_edit_sequence`). A Mod that gives `lines` replaces every line: `txn_line_id`
+  (`stale_edit_sequence`). A `…_mod` *job* of the service may leave it out: the job reads
+  the record first (see docs/architecture.md). A Mod that gives `lines` replaces every line: `txn_line_id`
   `"-1"` adds a line, lines left out are deleted.
+- Rules across fields (one of two fields, at most one of several, one field only with
+  another) are listed under each kind and shape; `kinds_json_schema()` states them too, as
+  an `allOf` of `anyOf`s, so a payload the published schema accepts is one the validator
+  accepts, but for the rules listed in [What the JSON Schemas cannot say](#what-the-json-schemas-cannot-say).
 - Queries take one of: IDs (`list_ids`/`txn_ids`), names or RefNumbers, or filters. Where
   the schema allows it, `iterator="Start"` with `max_returned`, then `iterator="Continue"`
-  with `iterator_id`, pages through results until `iteratorRemainingCount` is 0.
+  with `iterator_id`, pages through results until `iteratorRemainingCount` is 0. A `…_query`
+  *job* of the service does this itself with `"iterate": true`.
+
+## What the JSON Schemas cannot say
+
+The published schemas state lengths, the characters XML cannot carry, colons and blank
+names, number formats and every rule across fields listed below each kind. These rules they
+cannot state; the validator (or the build) refuses a payload that breaks them:
+
+- **Version and country**: a field marked *since X* or with editions is refused when building
+  for an older version or another edition (`VersionError`); a schema does not know the target.
+- **Numbers**: the schemas offer money, prices, quantities and rates as a whole JSON number
+  or a decimal string (`"45.50"`). The validator also reads a JSON number with a fraction
+  (`45.5`) as its shortest decimal form; the schemas do not offer one, since JSON Schema's
+  `multipleOf` is float arithmetic and would pass `1999.8700000000001`.
+{unstated}
 
 ## Responses
 
@@ -174,10 +195,34 @@ def _enums() -> set[type[enum.Enum]]:
     return found
 
 
+def _rules(model: type[BaseModel]) -> list[str]:
+    """The rules across ``model``'s fields, as lines under its table."""
+    if not issubclass(model, Payload):
+        return []
+    lines = [f"- {rule.describe()}" for rule in model.field_rules()]
+    lines += [f"- {rule} (not in the JSON Schema)" for rule in model.unstated_rules]
+    return ["\nRules across fields:\n", *lines] if lines else []
+
+
+def _unstated() -> str:
+    """Every model's rules no JSON Schema can say, one line each."""
+    models: dict[str, type[BaseModel]] = {}
+    for kind in KINDS.values():
+        for model in (kind.payload_model, *_nested(kind.payload_model)):
+            models.setdefault(model.__name__, model)
+    lines = [
+        f"- **{name}**: {rule}."
+        for name, model in sorted(models.items())
+        if issubclass(model, Payload)
+        for rule in model.unstated_rules
+    ]
+    return "\n".join(lines)
+
+
 def render() -> str:
     """The whole markdown document."""
     out = [
-        INTRO,
+        INTRO.replace("{unstated}", _unstated()),
         "## Kinds\n",
         "| kind | request | since | what it does |",
         "| --- | --- | --- | --- |",
@@ -196,6 +241,7 @@ def render() -> str:
             "| field | type | element and rules |",
             "| --- | --- | --- |",
             *_rows(model),
+            *_rules(model),
         ]
         for sub in _nested(model):
             shared.setdefault(sub.__name__, sub)
@@ -212,6 +258,7 @@ def render() -> str:
             "| field | type | element and rules |",
             "| --- | --- | --- |",
             *_rows(sub),
+            *_rules(sub),
         ]
     return "\n".join(out) + "\n"
 

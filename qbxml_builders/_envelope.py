@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
+from typing import Final
 
 from lxml import etree
 
@@ -20,11 +21,18 @@ class OnError(StrEnum):
     ROLLBACK = "rollbackOnError"
 
 
+#: The ``onError`` of every message the service sends: each request stands alone, so one
+#: job's failure never holds back the others. The default of :func:`build_document`,
+#: :func:`join_document` and :func:`~qbxml_builders.preview`, and what the QBWC protocol
+#: passes, so a preview shows exactly what is sent.
+SERVICE_ON_ERROR: Final = OnError.CONTINUE
+
+
 def build_document(
     requests: Iterable[tuple[str, etree._Element]],
     *,
     version: str = DEFAULT_VERSION,
-    on_error: OnError = OnError.CONTINUE,
+    on_error: OnError = SERVICE_ON_ERROR,
 ) -> bytes:
     """Wrap ``(requestID, *Rq element)`` pairs into one complete qbXML request document.
 
@@ -54,7 +62,7 @@ def serialize_request(element: etree._Element) -> str:
 
 
 def join_document(
-    requests: Sequence[str], *, version: str = DEFAULT_VERSION, on_error: OnError = OnError.CONTINUE
+    requests: Sequence[str], *, version: str = DEFAULT_VERSION, on_error: OnError = SERVICE_ON_ERROR
 ) -> str:
     """The qbXML request document around ``…Rq`` elements already serialized.
 

@@ -86,5 +86,4 @@ class AccountQuery(OwnedListQuery):
 
     account_types: Annotated[tuple[AccountType, ...], X(tag="AccountType")] = ()
 
-    def _extra_filters(self) -> tuple[str, ...]:
-        return ("account_types",)
+    extra_filters = ("account_types",)

@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, ClassVar
 
-from pydantic import model_validator
-
 from ._fields import (
     NOT_US,
     BarCode,
@@ -30,8 +28,8 @@ from ._fields import (
     Str4095,
     TaxCodeRef,
     X,
-    exactly_one,
 )
+from ._rules import AtMostOne, OneOf, Rule
 from .queries import IteratingListQuery
 
 _BARCODE = X(since="12.0")
@@ -50,10 +48,10 @@ class SalesOrPurchase(Payload):
     price_percent: Percent | None = None
     account_ref: Ref | None = None
 
-    @model_validator(mode="after")
-    def _price(self) -> SalesOrPurchase:
-        exactly_one(self, "price", "price_percent", required=False)
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """A price or a percentage, not both."""
+        return (*super().field_rules(), AtMostOne(("price", "price_percent")))
 
 
 class SalesAndPurchase(Payload):
@@ -96,11 +94,11 @@ class _TwoSided(Payload):
     #: Whether one of the two shapes must be given (Add) or may be left out (Mod).
     side_required: ClassVar[bool] = True
 
-    @model_validator(mode="after")
-    def _side(self) -> _TwoSided:
-        names = [n for n in type(self).model_fields if n in _SIDES]
-        exactly_one(self, *names, required=self.side_required)
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """One of the two shapes (at most one, in a Mod)."""
+        names = tuple(n for n in cls.model_fields if n in _SIDES)
+        return (*super().field_rules(), OneOf(names) if cls.side_required else AtMostOne(names))
 
 
 class ItemServiceAdd(_TwoSided):
@@ -281,10 +279,10 @@ class ItemDiscountAdd(Payload):
     account_ref: Ref | None = None
     external_guid: Annotated[Guid | None, _GUID] = None
 
-    @model_validator(mode="after")
-    def _rate(self) -> ItemDiscountAdd:
-        exactly_one(self, "discount_rate", "discount_rate_percent", required=False)
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """A rate or a percentage, not both."""
+        return (*super().field_rules(), AtMostOne(("discount_rate", "discount_rate_percent")))
 
 
 class ItemDiscountMod(Payload):
@@ -304,10 +302,10 @@ class ItemDiscountMod(Payload):
     account_ref: Ref | None = None
     apply_account_ref_to_existing_txns: bool | None = None
 
-    @model_validator(mode="after")
-    def _rate(self) -> ItemDiscountMod:
-        exactly_one(self, "discount_rate", "discount_rate_percent", required=False)
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """A rate or a percentage, not both."""
+        return (*super().field_rules(), AtMostOne(("discount_rate", "discount_rate_percent")))
 
 
 class ItemServiceQuery(IteratingListQuery):

@@ -18,7 +18,7 @@ from ._fields import (
     EditSequence,
     Guid,
     Id,
-    Money,
+    NonNegativeMoney,
     Payload,
     Rate,
     Ref,
@@ -27,6 +27,7 @@ from ._fields import (
     StrAny,
     X,
 )
+from ._rules import Excludes, Rule
 from .queries import TxnQuery
 
 _ZERO = Decimal("0.00")
@@ -45,7 +46,7 @@ class JournalLine(Payload):
 
     side: Annotated[Literal["debit", "credit"], X(skip=True)]
     account_ref: Ref
-    amount: Annotated[Money, Field(ge=0)]
+    amount: NonNegativeMoney
     memo: Str4095 | None = None
     entity_ref: Ref | None = None
     class_ref: Ref | None = None
@@ -63,7 +64,7 @@ class JournalLineMod(Payload):
     txn_line_id: Annotated[Id, X(tag="TxnLineID")]
     journal_line_type: Literal["Debit", "Credit"]
     account_ref: Ref | None = None
-    amount: Annotated[Money, Field(ge=0)]
+    amount: NonNegativeMoney
     memo: Str4095 | None = None
     entity_ref: Ref | None = None
     class_ref: Ref | None = None
@@ -92,14 +93,17 @@ class JournalEntryAdd(Payload):
     external_guid: Annotated[Guid | None, X(tag="ExternalGUID", since="8.0")] = None
     lines: Annotated[tuple[JournalLine, ...], X(tag="JournalLine"), Field(min_length=2)]
 
+    unstated_rules = ("the debit lines' amounts add up to the credit lines' (the entry balances)",)
+
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """A home-currency adjustment takes no currency fields."""
+        currency = ("is_amounts_entered_in_home_currency", "currency_ref", "exchange_rate")
+        message = "is_home_currency_adjustment: cannot be combined with currency fields"
+        return (*super().field_rules(), Excludes(("is_home_currency_adjustment",), currency, message))
+
     @model_validator(mode="after")
     def _balanced(self) -> JournalEntryAdd:
-        if self.is_home_currency_adjustment is not None and (
-            self.is_amounts_entered_in_home_currency is not None
-            or self.currency_ref is not None
-            or self.exchange_rate is not None
-        ):
-            raise ValueError("is_home_currency_adjustment: cannot be combined with currency fields")
         debits = sum((ln.amount for ln in self.lines if ln.side == "debit"), _ZERO)
         credits = sum((ln.amount for ln in self.lines if ln.side == "credit"), _ZERO)
         _check_balance(debits, credits)
@@ -118,6 +122,8 @@ class JournalEntryMod(Payload):
     currency_ref: Annotated[CurrencyRef | None, X(since="8.0")] = None
     exchange_rate: Annotated[Rate | None, X(since="8.0")] = None
     lines: Annotated[tuple[JournalLineMod, ...], X(tag="JournalLineMod")] = ()
+
+    unstated_rules = ("when `lines` is given, its debit lines' amounts add up to its credit lines'",)
 
     @model_validator(mode="after")
     def _balanced(self) -> JournalEntryMod:

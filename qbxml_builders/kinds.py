@@ -15,7 +15,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from . import accounts, company, customers, items, journal, payments, sales, salestax, vendors
-from ._envelope import OnError, build_document
+from ._envelope import SERVICE_ON_ERROR, OnError, build_document
 from ._fields import Payload
 from ._render import Target, attributes, emit
 from .errors import BuilderError, PayloadValidationError, VersionError
@@ -344,8 +344,12 @@ def preview(
     *,
     version: str = DEFAULT_VERSION,
     country: Country | str = Country.US,
-    on_error: OnError = OnError.STOP,
+    on_error: OnError = SERVICE_ON_ERROR,
 ) -> bytes:
-    """A complete qbXML document holding this one request, with requestID ``1``."""
+    """A complete qbXML document holding this one request, with requestID ``1``.
+
+    Byte for byte what the service sends for a job of ``kind`` with this payload, but for
+    the requestID (the service sends the job's id).
+    """
     element = build_request(kind, data, version=version, country=country)
     return build_document([("1", element)], version=version, on_error=on_error)

@@ -25,6 +25,7 @@ from ._fields import (
     Str4095,
     X,
 )
+from ._rules import Excludes, Requires, Rule
 from .queries import TxnQuery
 
 _ZERO = Decimal("0.00")
@@ -39,11 +40,11 @@ class AppliedToTxn(Payload):
     discount_account_ref: Ref | None = None
     discount_class_ref: Annotated[Ref | None, X(since="12.0")] = None
 
-    @model_validator(mode="after")
-    def _discount(self) -> AppliedToTxn:
-        if self.discount_amount is not None and self.discount_account_ref is None:
-            raise ValueError("discount_account_ref: a discount needs its account")
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """A discount names its account."""
+        message = "discount_account_ref: a discount needs its account"
+        return (*super().field_rules(), Requires(("discount_amount",), then="discount_account_ref", message=message))
 
 
 class ReceivePaymentAdd(Payload):
@@ -62,6 +63,14 @@ class ReceivePaymentAdd(Payload):
     is_auto_apply: bool | None = None
     applied_to: Annotated[tuple[AppliedToTxn, ...], X(tag="AppliedToTxnAdd")] = ()
 
+    unstated_rules = ("the `payment_amount`s of `applied_to` add up to no more than `total_amount`",)
+
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """Named invoices or automatic application, not both."""
+        message = "is_auto_apply: leave it out when applied_to names the invoices"
+        return (*super().field_rules(), Excludes(("is_auto_apply",), ("applied_to",), message))
+
     @model_validator(mode="before")
     @classmethod
     def _unapplied(cls, data: Any) -> Any:
@@ -72,8 +81,6 @@ class ReceivePaymentAdd(Payload):
 
     @model_validator(mode="after")
     def _applications(self) -> ReceivePaymentAdd:
-        if self.applied_to and self.is_auto_apply is not None:
-            raise ValueError("is_auto_apply: leave it out when applied_to names the invoices")
         if self.applied_to and self.total_amount is not None:
             applied = sum((a.payment_amount or _ZERO for a in self.applied_to), _ZERO)
             if applied > self.total_amount:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from ._fields import Guid, Id, Payload, RetElement, StrAny, X, exactly_one
+from ._fields import Guid, Id, IteratorId, Payload, RetElement, StrAny, X
+from ._rules import AtMostOne, Excludes, Iff, Is, OneOf, Rule
 
 
 class ActiveStatus(StrEnum):
@@ -64,15 +65,18 @@ class _Iterating(Payload):
     """Iterator attributes for queries that page through results."""
 
     iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator")] = None
-    iterator_id: Annotated[StrAny | None, X(attr="iteratorID")] = None
+    iterator_id: Annotated[IteratorId | None, X(attr="iteratorID")] = None
 
-    @model_validator(mode="after")
-    def _iterator_pair(self) -> _Iterating:
-        if self.iterator in ("Continue", "Stop") and not self.iterator_id:
-            raise ValueError(f"iterator_id: needed with iterator={self.iterator}")
-        if self.iterator_id and self.iterator not in ("Continue", "Stop"):
-            raise ValueError("iterator_id: only goes with iterator=Continue or Stop")
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """iterator_id with iterator Continue or Stop, and only then."""
+        pair = Iff(
+            Is("iterator", ("Continue", "Stop")),
+            "iterator_id",
+            missing="iterator_id: needed with iterator={iterator}",
+            extra="iterator_id: only goes with iterator=Continue or Stop",
+        )
+        return (*super().field_rules(), pair)
 
 
 class ListQuery(QueryOptions):
@@ -87,31 +91,27 @@ class ListQuery(QueryOptions):
     name_filter: NameFilter | None = None
     name_range_filter: NameRangeFilter | None = None
 
-    @model_validator(mode="after")
-    def _choice(self) -> ListQuery:
-        filters = [
-            n
-            for n in (
-                "max_returned",
-                "active_status",
-                "from_modified_date",
-                "to_modified_date",
-                "name_filter",
-                "name_range_filter",
-                *self._extra_filters(),
-            )
-            if getattr(self, n) not in (None, ())
-        ]
-        picked = [n for n in ("list_ids", "full_names") if getattr(self, n)]
-        if len(picked) == 2:
-            raise ValueError("full_names: cannot be combined with list_ids")
-        if picked and filters:
-            raise ValueError(f"{filters[0]}: cannot be combined with {picked[0]}")
-        exactly_one(self, "name_filter", "name_range_filter", required=False)
-        return self
+    #: Fields of a subclass that filter like the ones here (and so exclude IDs and names).
+    extra_filters: ClassVar[tuple[str, ...]] = ()
 
-    def _extra_filters(self) -> tuple[str, ...]:
-        return ()
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """IDs, names or filters: one of the three; one name filter at most."""
+        filters = (
+            "max_returned",
+            "active_status",
+            "from_modified_date",
+            "to_modified_date",
+            "name_filter",
+            "name_range_filter",
+            *cls.extra_filters,
+        )
+        return (
+            *super().field_rules(),
+            AtMostOne(("list_ids", "full_names")),
+            Excludes(filters, ("list_ids", "full_names")),
+            AtMostOne(("name_filter", "name_range_filter")),
+        )
 
 
 class OwnedListQuery(ListQuery):
@@ -124,7 +124,7 @@ class IteratingListQuery(OwnedListQuery, _Iterating):
     """A list query that may page through results with an iterator (qbXML 5.0+)."""
 
     iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")] = None
-    iterator_id: Annotated[StrAny | None, X(attr="iteratorID", since="5.0")] = None
+    iterator_id: Annotated[IteratorId | None, X(attr="iteratorID", since="5.0")] = None
 
 
 class RefFilter(Payload):
@@ -135,10 +135,11 @@ class RefFilter(Payload):
     list_id_with_children: Id | None = None
     full_name_with_children: StrAny | None = None
 
-    @model_validator(mode="after")
-    def _choice(self) -> RefFilter:
-        exactly_one(self, "list_ids", "full_names", "list_id_with_children", "full_name_with_children")
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """One way of naming the entries."""
+        names = ("list_ids", "full_names", "list_id_with_children", "full_name_with_children")
+        return (*super().field_rules(), OneOf(names))
 
 
 class ModifiedDateRange(Payload):
@@ -173,7 +174,7 @@ class TxnQuery(QueryOptions, _Iterating):
     """Find transactions by TxnID, by RefNumber, or by filters (one of the three)."""
 
     iterator: Annotated[Literal["Start", "Continue", "Stop"] | None, X(attr="iterator", since="5.0")] = None
-    iterator_id: Annotated[StrAny | None, X(attr="iteratorID", since="5.0")] = None
+    iterator_id: Annotated[IteratorId | None, X(attr="iteratorID", since="5.0")] = None
     txn_ids: Annotated[tuple[Id, ...], X(tag="TxnID")] = ()
     ref_numbers: Annotated[tuple[StrAny, ...], X(tag="RefNumber")] = ()
     ref_numbers_case_sensitive: Annotated[tuple[StrAny, ...], X(tag="RefNumberCaseSensitive", since="3.0")] = ()
@@ -187,33 +188,30 @@ class TxnQuery(QueryOptions, _Iterating):
     include_line_items: Annotated[bool | None, X(tail=_TAIL_LINES)] = None
     owner_ids: Annotated[tuple[Guid, ...], X(tag="OwnerID", tail=_TAIL_OWNER)] = ()
 
-    @model_validator(mode="after")
-    def _choice(self) -> TxnQuery:
-        filters = [
-            n
-            for n in (
-                "max_returned",
-                "modified_date_range",
-                "txn_date_range",
-                "entity_filter",
-                "account_filter",
-                "ref_number_filter",
-                "ref_number_range_filter",
-                *self._extra_filters(),
-            )
-            if getattr(self, n) is not None
-        ]
-        picked = [n for n in ("txn_ids", "ref_numbers", "ref_numbers_case_sensitive") if getattr(self, n)]
-        if len(picked) > 1:
-            raise ValueError(f"{picked[1]}: cannot be combined with {picked[0]}")
-        if picked and filters:
-            raise ValueError(f"{filters[0]}: cannot be combined with {picked[0]}")
-        exactly_one(self, "modified_date_range", "txn_date_range", required=False)
-        exactly_one(self, "ref_number_filter", "ref_number_range_filter", required=False)
-        return self
+    #: Fields of a subclass that filter like the ones here (and so exclude IDs and numbers).
+    extra_filters: ClassVar[tuple[str, ...]] = ()
 
-    def _extra_filters(self) -> tuple[str, ...]:
-        return ()
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """IDs, RefNumbers or filters: one of the three; one date and one RefNumber filter at most."""
+        picked = ("txn_ids", "ref_numbers", "ref_numbers_case_sensitive")
+        filters = (
+            "max_returned",
+            "modified_date_range",
+            "txn_date_range",
+            "entity_filter",
+            "account_filter",
+            "ref_number_filter",
+            "ref_number_range_filter",
+            *cls.extra_filters,
+        )
+        return (
+            *super().field_rules(),
+            AtMostOne(picked),
+            Excludes(filters, picked),
+            AtMostOne(("modified_date_range", "txn_date_range")),
+            AtMostOne(("ref_number_filter", "ref_number_range_filter")),
+        )
 
 
 def tail_linked() -> X:

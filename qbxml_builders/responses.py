@@ -12,7 +12,7 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
-from ._xml import DEFAULT_MAX_BYTES, drop_xml_declaration, parse_untrusted
+from ._xml import DEFAULT_MAX_BYTES, HARDENED_OPTIONS, drop_xml_declaration, parse_untrusted
 from .errors import ResponseError
 
 
@@ -307,15 +307,7 @@ def iter_responses(
     no DTD, no entity expansion, no network, no huge text nodes, at most ``max_bytes``.
     """
     with _reader(source, max_bytes) as stream:
-        events = etree.iterparse(
-            stream,
-            events=("end",),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_blank_text=True,
-        )
+        events = etree.iterparse(stream, events=("end",), **HARDENED_OPTIONS)
         checked = seen_msgs = False
         objects: list[dict[str, Any]] = []
         try:

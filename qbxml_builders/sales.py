@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from ._fields import (
     NOT_US,
@@ -34,8 +34,8 @@ from ._fields import (
     Str4095,
     TaxCodeRef,
     X,
-    exactly_one,
 )
+from ._rules import AtMostOne, If, Is, Requires, Rule, need
 from .queries import TxnQuery, tail_linked
 
 _V6 = X(since="6.0")
@@ -44,14 +44,11 @@ _ITEM_TAX = X(countries=US_ONLY)
 _EXCHANGE = X(since="8.0")
 _GUID = X(tag="ExternalGUID", since="8.0")
 _PRICED = ("quantity", "rate", "rate_percent", "amount")
-
-
-def _check_line(line: SalesLine | SalesLineMod, *, new: bool) -> None:
-    exactly_one(line, "rate", "rate_percent", "price_level_ref", required=False)
-    if new and line.item_ref is None:
-        priced = [n for n in ("quantity", "rate", "rate_percent", "amount") if getattr(line, n) is not None]
-        if priced:
-            raise ValueError(f"item_ref: a line with {priced[0]} needs an item")
+#: A line prices itself by one of these at most.
+_ONE_PRICE = AtMostOne(("rate", "rate_percent", "price_level_ref"))
+#: A new line that is priced names its item.
+_PRICED_NEEDS_ITEM = Requires(_PRICED, then="item_ref", message="item_ref: a line with {} needs an item")
+_NEW_LINE = Is("txn_line_id", ("-1",))
 
 
 class SalesLine(Payload):
@@ -72,12 +69,15 @@ class SalesLine(Payload):
     other1: Annotated[Str29 | None, _V6] = None
     other2: Annotated[Str29 | None, _V6] = None
 
-    @model_validator(mode="after")
-    def _shape(self) -> SalesLine:
-        if self.item_ref is None and self.desc is None:
-            raise ValueError("item_ref: give an item, or a desc for a description-only line")
-        _check_line(self, new=True)
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """An item or a desc; one way of pricing; a priced line names its item."""
+        return (
+            *super().field_rules(),
+            need("item_ref", "desc", message="item_ref: give an item, or a desc for a description-only line"),
+            _ONE_PRICE,
+            _PRICED_NEEDS_ITEM,
+        )
 
 
 class SalesLineMod(Payload):
@@ -102,12 +102,15 @@ class SalesLineMod(Payload):
     other1: Annotated[Str29 | None, _V6] = None
     other2: Annotated[Str29 | None, _V6] = None
 
-    @model_validator(mode="after")
-    def _shape(self) -> SalesLineMod:
-        if self.txn_line_id == "-1" and self.item_ref is None and self.desc is None:
-            raise ValueError("item_ref: a new line needs an item, or a desc")
-        _check_line(self, new=self.txn_line_id == "-1")
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """As a new line's (txn_line_id -1), and one way of pricing for every line."""
+        return (
+            *super().field_rules(),
+            If(_NEW_LINE, need("item_ref", "desc", message="item_ref: a new line needs an item, or a desc")),
+            _ONE_PRICE,
+            If(_NEW_LINE, _PRICED_NEEDS_ITEM),
+        )
 
 
 class InvoiceAdd(Payload):
@@ -142,11 +145,13 @@ class InvoiceAdd(Payload):
     link_to_txn_ids: Annotated[tuple[Id, ...], X(tag="LinkToTxnID", since="6.0")] = ()
     lines: Annotated[tuple[SalesLine, ...], X(tag="InvoiceLineAdd")] = ()
 
-    @model_validator(mode="after")
-    def _has_lines(self) -> InvoiceAdd:
-        if not self.lines and not self.link_to_txn_ids:
-            raise ValueError("lines: an invoice needs at least one line")
-        return self
+    @classmethod
+    def field_rules(cls) -> tuple[Rule, ...]:
+        """Lines, or transactions to link whose lines it takes."""
+        return (
+            *super().field_rules(),
+            need("lines", "link_to_txn_ids", message="lines: an invoice needs at least one line"),
+        )
 
 
 class InvoiceMod(Payload):
@@ -196,8 +201,7 @@ class InvoiceQuery(TxnQuery):
     paid_status: PaidStatus | None = None
     include_linked_txns: Annotated[bool | None, tail_linked()] = None
 
-    def _extra_filters(self) -> tuple[str, ...]:
-        return ("paid_status",)
+    extra_filters = ("paid_status",)
 
 
 class SalesReceiptAdd(Payload):

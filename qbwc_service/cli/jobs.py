@@ -100,13 +100,16 @@ def job() -> None:
 @click.argument("job_id", type=int)
 @pass_state
 def job_show(state: CliState, job_id: int) -> None:
-    """Show a job with its request, response and history."""
+    """Show a job with its request, response and history (each step with its request and response)."""
     with state.engine.connect() as conn:
         data = views.load_job_detail(conn, job_id)
     text = "\n".join(f"{k}: {v}" for k, v in data.items() if k != "events")
-    text += "\n" + "\n".join(
-        f"  {e['at']} {e['from'] or '-'} -> {e['to'] or '-'} {e['actor']}: {e['message'] or ''}" for e in data["events"]
-    )
+    lines = []
+    for e in data["events"]:
+        lines.append(f"  {e['at']} {e['from'] or '-'} -> {e['to'] or '-'} {e['actor']}: {e['message'] or ''}")
+        lines.extend(f"      {label}: {e[key]}" for key, label in (("request_xml", "sent"), ("response_xml", "answer"))
+                     if e[key])  # fmt: skip
+    text += "\n" + "\n".join(lines)
     state.emit(data, text)
 
 

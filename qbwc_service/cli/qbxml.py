@@ -11,10 +11,8 @@ import click
 from qbwc_service.cli.payload import read_payload
 from qbwc_service.cli.state import CliState, Group, pass_state
 from qbxml_builders import (
-    KINDS,
     BuilderError,
     PayloadValidationError,
-    kinds_json_schema,
     parse_response,
     preview,
     response_to_json,
@@ -29,10 +27,17 @@ def qbxml() -> None:
 @qbxml.command("kinds")
 @pass_state
 def qbxml_kinds(state: CliState) -> None:
-    """List the request kinds (with --json: each kind's payload JSON Schema)."""
-    lines = [f"{name:<28} {spec.description}" for name, spec in sorted(KINDS.items())]
-    lines.append(f"{'qbxml':<28} A ready-made qbXML request element (…Rq), sent as it is.")
-    state.emit(kinds_json_schema(), "\n".join(lines))
+    """List the job kinds the queue accepts (with --json: each kind's payload JSON Schema).
+
+    Every typed request of the builders, the multi-step kinds (``…_ensure``; a ``…_mod``
+    without EditSequence; a ``…_query`` with ``iterate``) and ``qbxml``.
+    """
+    from qbwc_service.queue.kinds import registry
+
+    found = sorted(registry().items())
+    lines = [f"{name:<28} {kind.description}" for name, kind in found]
+    schemas = {name: kind.schema() if kind.schema else {"type": "object"} for name, kind in found}
+    state.emit(schemas, "\n".join(lines))
 
 
 @qbxml.command("build")

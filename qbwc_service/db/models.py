@@ -180,6 +180,10 @@ class JobEvent(Base):
     #: Who did it: ``qbwc``, ``api``, ``cli``, ``system`` or a staff user's e-mail.
     actor: Mapped[str] = mapped_column(String(200), default="system")
     message: Mapped[str | None] = mapped_column(Text)
+    #: The request of the step sent (on the event of a job handed to QuickBooks).
+    request_xml: Mapped[str | None] = mapped_column(Text)
+    #: QuickBooks' answer to it (on the event that settles the step).
+    response_xml: Mapped[str | None] = mapped_column(Text)
 
 
 class QbwcSession(Base):

@@ -59,6 +59,8 @@ job_event = table(
     column("ticket", String),
     column("actor", String),
     column("message", Text),
+    column("request_xml", Text),
+    column("response_xml", Text),
 )
 qbwc_session = table(
     "qbwc_session",

@@ -7,14 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lxml import etree
-
 from qbwc_service.errors import PayloadError, Unverifiable
 from qbwc_service.qbwc import lost_replies
 from qbwc_service.qbwc.outcomes import request_id
 from qbwc_service.queue.jobs import LeasedJob
-from qbwc_service.queue.kinds import StepState, next_request, resolve_refs
-from qbxml_builders import OnError, join_document, serialize_request
+from qbwc_service.queue.kinds import StepState, get_kind, next_request, resolve_refs
+from qbwc_service.queue.steps import DEFAULT_PAGE_SIZE
+from qbxml_builders import SERVICE_ON_ERROR, join_document, serialize_request
 
 
 @dataclass
@@ -31,18 +30,30 @@ class Batch:
 
     def document(self) -> str:
         """The whole qbXML request document."""
-        return join_document([xml for _, xml in self.requests], version=self.version, on_error=OnError.CONTINUE)
+        return join_document([xml for _, xml in self.requests], version=self.version, on_error=SERVICE_ON_ERROR)
 
 
-def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_bytes: int) -> Batch:
+def assemble(
+    found: Sequence[LeasedJob],
+    version: str,
+    country: str,
+    *,
+    max_bytes: int,
+    ticket: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Batch:
     """Build the next request of each job, in order, until the message reaches ``max_bytes``.
+
+    ``ticket`` is the session's (a query's iterator belongs to it); ``page_size`` the
+    MaxReturned of an iterated query's pages when the job gives none.
 
     A job whose reply was lost and that would create a record is sent as the query that
     looks for it first (:func:`.lost_replies.check_for`), as its next step.
 
     A job that waits for dependencies earlier in the message (``after``) goes only when
-    each of them goes as its own request: not when one cannot be built, is sent as a
-    lost-reply check, or did not fit. Its ``{"job": N}`` refs are resolved first
+    each of them goes as its own single request: not when one cannot be built, is sent as
+    a lost-reply check, is a multi-step kind (its request may be a query, its Add a later
+    step), or did not fit. Its ``{"job": N}`` refs are resolved first
     (:func:`.kinds.resolve_refs`); a ref whose job recorded no id makes it unbuildable.
     """
     batch = Batch(version)
@@ -62,8 +73,10 @@ def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_byte
                 batch.checks[job.id] = lost_replies.progress_of(check)
                 job = dataclasses.replace(job, step=job.step + 1)
             else:
-                element = _request(job, version, country)
-                sent.add(job.id)
+                state = StepState(job.payload, job.step, job.progress, ticket=ticket, page_size=page_size)
+                element = next_request(job.kind, state, version, country)
+                if get_kind(job.kind).steps is None:
+                    sent.add(job.id)  # its one request is the whole job: a dependent may follow it
         except (PayloadError, Unverifiable) as exc:
             batch.unbuildable.append((job.id, str(exc)))
             continue
@@ -72,10 +85,6 @@ def assemble(found: Sequence[LeasedJob], version: str, country: str, *, max_byte
         size += len(xml)
         batch.requests.append((job, xml))
     return batch
-
-
-def _request(job: LeasedJob, version: str, country: str) -> etree._Element:
-    return next_request(job.kind, StepState(job.payload, job.step, job.progress), version, country)
 
 
 def _check(job: LeasedJob, version: str, country: str) -> lost_replies.Check | None:

@@ -19,6 +19,7 @@ from typing import Any
 from lxml import etree
 
 from qbwc_service.errors import Unverifiable
+from qbwc_service.queue import ensure
 from qbwc_service.queue.jobs import LOST_REPLY
 from qbwc_service.queue.kinds import build_request, raw_request
 from qbxml_builders.kinds import KINDS
@@ -118,11 +119,7 @@ def check_for(kind: str, payload: Mapping[str, Any], version: str, country: str)
         if not kind.endswith("_add") or kind not in KINDS:
             return None
         query_tag = KINDS[kind].request_tag[: -len("AddRq")] + "QueryRq"
-        name, ref_number = payload.get("name"), payload.get("ref_number")
-        parent_ref = payload.get("parent_ref")
-        if name:
-            parent_name = parent_ref.get("full_name") if isinstance(parent_ref, Mapping) else None
-            name = _full_name(str(name), parent_name, parent_ref is not None)
+        name, ref_number = ensure.full_name_of(payload), payload.get("ref_number")
         entity = _entity_of_payload(payload)
         txn_date = payload.get("txn_date")
         lines = payload.get("lines") or []

@@ -16,9 +16,10 @@ from typing import Any
 from lxml import etree
 
 from qbwc_service.db.models import JobState
+from qbwc_service.errors import UnknownKind
 from qbwc_service.qbwc import lost_replies
 from qbwc_service.queue.jobs import Outcome, dependency_failed, lost_reply_mark
-from qbwc_service.queue.kinds import Done, JobKind, Next, StepState, get_kind
+from qbwc_service.queue.kinds import Done, Failed, JobKind, Next, StepState, get_kind
 from qbwc_service.queue.retry import Action, RetryPolicy
 from qbxml_builders import QBResponse
 
@@ -78,8 +79,12 @@ def of_message(
     policy: RetryPolicy,
     now: datetime,
     kind_of: Callable[[str], JobKind] = get_kind,
+    ticket: str | None = None,
 ) -> Decided:
-    """Decide every held job from its answer; a job left unanswered is retried or failed."""
+    """Decide every held job from its answer; a job left unanswered is retried or failed.
+
+    ``ticket``: the session the answers came in (a kind's iterator belongs to it).
+    """
     decided = Decided([])
     answered: set[int] = set()
     for answer in answers:
@@ -88,7 +93,7 @@ def of_message(
             decided.unexpected.append(answer.response)
             continue
         answered.add(job_id)
-        decided.outcomes.append(of_answer(held[job_id], answer, policy=policy, now=now, kind_of=kind_of))
+        decided.outcomes.append(of_answer(held[job_id], answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket))
     for job_id, job in held.items():
         if job_id not in answered:
             decided.outcomes.append(of_transport_failure(job, NO_ANSWER, policy=policy, now=now))
@@ -149,34 +154,54 @@ def of_answer(
     policy: RetryPolicy,
     now: datetime,
     kind_of: Callable[[str], JobKind] = get_kind,
+    ticket: str | None = None,
 ) -> Outcome:
-    """The outcome of one job from its ``…Rs``: its kind reads a success; the policy settles the rest."""
+    """The outcome of one job from its ``…Rs``.
+
+    Its kind reads a success, and the errors whose status it names in
+    :attr:`~qbwc_service.queue.steps.JobKind.reads_status`; the retry policy settles the rest.
+    """
     rs = answer.response
     info = rs.info
-    decision = policy.decide(info.classification, job.attempts, job.max_attempts)
+    checking = lost_replies.checking(job.progress)
+    try:
+        kind: JobKind | None = kind_of(job.kind)
+    except UnknownKind:
+        kind = None
+    read = kind is not None and not checking and rs.status_code in kind.reads_status
     common: dict[str, Any] = {
         "status_code": rs.status_code,
         "status_severity": rs.severity,
         "status_message": rs.message,
         "response_xml": etree.tostring(answer.element, encoding="unicode"),
     }
-    if decision.action is Action.RETRY:
-        return Outcome(job.id, JobState.QUEUED, error=info.explanation, not_before=now + decision.delay, **common)
-    if decision.action is Action.FAIL:
-        error = f"QuickBooks status {rs.status_code}: {rs.message}. {info.explanation}"
-        return Outcome(job.id, JobState.FAILED, error=error, **common)
-    if lost_replies.checking(job.progress):
+    if not read:
+        decision = policy.decide(info.classification, job.attempts, job.max_attempts)
+        if decision.action is Action.RETRY:
+            return Outcome(job.id, JobState.QUEUED, error=info.explanation, not_before=now + decision.delay, **common)
+        if decision.action is Action.FAIL:
+            error = f"QuickBooks status {rs.status_code}: {rs.message}. {info.explanation}"
+            return Outcome(job.id, JobState.FAILED, error=error, **common)
+    if checking:
         return _of_check(job, answer.element, common)
-    step = kind_of(job.kind).take_answer(StepState(job.payload, job.step, job.progress), rs)
+    if kind is None:
+        kind = kind_of(job.kind)  # a success of a kind this process does not know: UnknownKind
+    state = StepState(job.payload, job.step, job.progress, ticket=ticket, answer=answer.element)
+    step = kind.take_answer(state, rs)
+    if isinstance(step, Failed):
+        return Outcome(job.id, JobState.FAILED, error=step.error, **common)
     if isinstance(step, Next):
         return Outcome(
             job.id, JobState.QUEUED, count_attempt=False, set_progress=True, progress=step.progress,
-            advance=True, message=step.message, **common,
+            advance=True, message=step.message, records=step.records, share=step.share, **common,
         )  # fmt: skip
     assert isinstance(step, Done)
-    # A marked job that needed no lookup (a Mod, a query) is settled: drop the mark.
-    marked = lost_replies.needs_check(job.progress)
-    return Outcome(job.id, JobState.DONE, result=step.result, message=step.message, set_progress=marked, **common)
+    # A done job keeps no progress: a lost-reply mark that needed no lookup (a Mod, a query) is
+    # dropped, and what a multi-step job carried between steps (pages collected) is in its result.
+    return Outcome(
+        job.id, JobState.DONE, result=step.result, message=step.message, set_progress=job.progress is not None,
+        records=step.records, **common,
+    )  # fmt: skip
 
 
 def _of_check(job: HeldJob, element: etree._Element, common: dict[str, Any]) -> Outcome:

@@ -24,6 +24,7 @@ from qbwc_service.logs import log
 from qbwc_service.qbwc import batches, handshake, outcomes, sessions
 from qbwc_service.qbwc.outcomes import Answer, HeldJob
 from qbwc_service.queue import jobs
+from qbwc_service.queue.kinds import get_kind
 from qbwc_service.queue.retry import RetryPolicy
 from qbxml_builders import DEFAULT_VERSION, ResponseError, parse_response_elements
 
@@ -137,8 +138,9 @@ class Protocol:
             if not session.hcp_seen:
                 version, qb_country = self._first_call(conn, ticket, session.company_id, *first)
             batch = batches.assemble(
-                found, version or DEFAULT_VERSION, qb_country or "US", max_bytes=self.settings.batch_bytes
-            )
+                found, version or DEFAULT_VERSION, qb_country or "US", max_bytes=self.settings.batch_bytes,
+                ticket=ticket, page_size=self.settings.iterator_page,
+            )  # fmt: skip
             for job_id, reason in batch.unbuildable:
                 jobs.fail_queued(conn, job_id, reason, ticket=ticket)
             if not batch.requests:
@@ -207,16 +209,23 @@ class Protocol:
                 except ResponseError as exc:
                     found, fatal = [], f"The response from QuickBooks could not be read: {exc}"
                 else:
-                    decided = outcomes.of_message(held, answers, policy=self.policy, now=now)
+                    decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket)
                     for rs in decided.unexpected:
                         log(logging.WARNING, "unexpected_response", session=ticket[:8], request_id=rs.request_id,
                             name=rs.name)  # fmt: skip
                     found = decided.outcomes
             settled = set(jobs.settle(conn, ticket, found))
             counts = dict.fromkeys(JobState, 0)
+            shares = 0.0
             for o in found:
                 if o.job_id in settled:
-                    counts[o.to_state] += 1
+                    if not o.advance:  # a job gone on to its next step is not a retry
+                        counts[o.to_state] += 1
+                    shares += o.share or 0.0
+                    if o.records:
+                        sink = get_kind(held[o.job_id].kind).sink
+                        if sink is not None:
+                            sink.store(conn, o.job_id, o.records)
             tally = sessions.Tally(
                 len(held), counts[JobState.DONE], counts[JobState.FAILED], counts[JobState.QUEUED], fatal
             )
@@ -227,8 +236,10 @@ class Protocol:
             if not jobs.has_work(conn, session.company_id, ticket):
                 return 100
             processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
-            # Of the work planned at authenticate; jobs queued since only hold it below 100.
-            return int(min(99, processed * 100 // max(session.planned, processed + 1)))
+            # Of the work planned at authenticate; jobs queued since only hold it below 100. A job
+            # going on to another step (a page of a query) counts for the share it has done.
+            done = processed + shares
+            return int(min(99, done * 100 // max(session.planned, done + 1)))
 
     # -- endings ---------------------------------------------------------------------
 

@@ -65,13 +65,22 @@ def lost_reply_mark() -> dict[str, Any]:
 
 J, S, C, D = tables.job, tables.qbwc_session, tables.company, tables.job_dependency
 
-_EVENT_FIELDS = ("job_id", "at", "ticket", "message", "from_state", "to_state", "actor")
+_EVENT_FIELDS = (
+    "job_id", "at", "ticket", "message", "from_state", "to_state", "actor", "request_xml", "response_xml",
+)  # fmt: skip
 
 
 def events(conn: Executor, rows: Iterable[Mapping[str, Any]]) -> None:
-    """Append job events (``job_id``, ``from_state``, ``to_state``, ``ticket``, ``actor``, ``message``)."""
+    """Append job events (``job_id``, ``from_state``, ``to_state``, ``ticket``, ``actor``, ``message``).
+
+    The event of a job sent carries the step's request (``request_xml``), the event of its
+    answer the response (``response_xml``): every step shows in the history.
+    """
     now = utcnow()
-    defaults = {"at": now, "ticket": None, "message": None, "from_state": None, "to_state": None, "actor": "system"}
+    defaults = {
+        "at": now, "ticket": None, "message": None, "from_state": None, "to_state": None, "actor": "system",
+        "request_xml": None, "response_xml": None,
+    }  # fmt: skip
     batch = [{f"p_{k}": v for k, v in {**defaults, **row}.items()} for row in rows]
     prepared.execute_many(conn, _event_insert(), batch)
 
@@ -532,8 +541,8 @@ def claim(
             {"job_id": job.id, "from_state": _QUEUED, "to_state": _IN_FLIGHT, "ticket": ticket, "actor": "qbwc",
              "message": f"sent, attempt {job.attempts}" if job.id not in checks else
              f"asked QuickBooks whether it already has this (the reply to the last attempt was lost), "
-             f"attempt {job.attempts}"}
-            for job, _ in leases
+             f"attempt {job.attempts}", "request_xml": xml}
+            for job, xml in leases
         ),
     )  # fmt: skip
 
@@ -570,6 +579,10 @@ class Outcome:
     progress: dict[str, Any] | None = None
     #: The job goes on to its next step (its ``step`` goes up by one).
     advance: bool = False
+    #: Records of a page of an iterated query, for its kind's sink.
+    records: tuple[dict[str, Any], ...] = ()
+    #: How much of the job is done (0 to 1) when it goes on to another step: the percentage moves.
+    share: float | None = None
 
 
 def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: str = "qbwc") -> list[int]:
@@ -608,7 +621,8 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
         conn,
         (
             {"job_id": o.job_id, "from_state": _IN_FLIGHT, "to_state": o.to_state,
-             "ticket": ticket, "actor": actor, "message": o.message or o.error}
+             "ticket": ticket, "actor": actor, "message": o.message or o.error,
+             "response_xml": o.response_xml}
             for o in outcomes if o.job_id in moved
         ),
     )  # fmt: skip
@@ -691,16 +705,19 @@ def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datet
     """Return the in-flight jobs of the given sessions to the queue (or fail them).
 
     QuickBooks may have applied their requests, so the requeued ones are marked
-    ``progress = {"verify": true}``: an Add is looked up before it is sent again.
+    ``progress = {"verify": true}``: an Add is looked up before it is sent again. A
+    multi-step job keeps the rest of its progress (the step it was at, the pages it has).
     """
     now = now or utcnow()
     rows = conn.execute(
-        select(J.c.id, J.c.ticket, J.c.attempts, J.c.max_attempts).where(
+        select(J.c.id, J.c.ticket, J.c.attempts, J.c.max_attempts, J.c.progress).where(
             J.c.state == JobState.IN_FLIGHT, J.c.ticket.in_(tickets)
         )
     ).all()
     by_ticket: dict[str, list[Outcome]] = {}
     for r in rows:
+        # A lost-reply check in flight starts over; any other step is kept.
+        kept = {} if (r.progress or {}).get("checking") else (r.progress or {})
         exhausted = r.attempts >= r.max_attempts
         by_ticket.setdefault(r.ticket, []).append(
             Outcome(
@@ -709,7 +726,7 @@ def release(conn: Connection, tickets: Sequence[str], *, reason: str, now: datet
                 error=f"{reason}; QuickBooks may or may not have applied the request"
                 + (f" (gave up after {r.attempts} attempts)" if exhausted else ""),
                 set_progress=not exhausted,
-                progress=None if exhausted else lost_reply_mark(),
+                progress=None if exhausted else {**kept, **lost_reply_mark()},
             )
         )
     return sum(len(settle(conn, t, outs, actor="system")) for t, outs in by_ticket.items())

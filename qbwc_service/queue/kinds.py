@@ -1,8 +1,9 @@
 """The job-kind registry: how a job's payload is validated when queued, and each step when sent.
 
-A kind is a small state machine. :attr:`JobKind.next_request` builds the request of the
-job's current step (from its payload and ``progress``) and :attr:`JobKind.take_answer`
-reads QuickBooks' answer to it: the job is done, or goes on to another step (:class:`Next`).
+A kind is a small state machine (its types are in :mod:`.steps`, re-exported here).
+:attr:`JobKind.next_request` builds the request of the job's current step (from its payload
+and ``progress``) and :attr:`JobKind.take_answer` reads QuickBooks' answer to it: the job is
+done, goes on to another step (:class:`Next`), or has failed (:class:`Failed`).
 The queue and the protocol know kinds only through this registry: the built-in ones (every
 typed request of :mod:`qbxml_builders` and raw ``qbxml``) and those that workflows
 :func:`register`. Neither imports a workflow.
@@ -11,7 +12,7 @@ typed request of :mod:`qbxml_builders` and raw ``qbxml``) and those that workflo
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,76 +20,41 @@ from lxml import etree
 from pydantic import BaseModel
 
 from qbwc_service.errors import PayloadError, UnknownKind
-from qbxml_builders import BuilderError, QBResponse, ResponseError
-from qbxml_builders._xml import parse_untrusted
-from qbxml_builders.errors import PayloadValidationError
-from qbxml_builders.kinds import KINDS, RequestKind, validate_payload
+from qbwc_service.queue import ensure, iterate, mod_query
+from qbwc_service.queue.steps import (
+    Done,
+    Failed,
+    JobKind,
+    Next,
+    PageSink,
+    SinkFull,
+    Step,
+    StepState,
+    typed_dump,
+    typed_model,
+)
+from qbxml_builders import BuilderError, ResponseError, parse_untrusted
+from qbxml_builders.kinds import KINDS, RequestKind
+
+__all__ = [
+    "Done",
+    "Failed",
+    "JobKind",
+    "Next",
+    "PageSink",
+    "SinkFull",
+    "Step",
+    "StepState",
+    "build_request",
+    "get_kind",
+    "next_request",
+    "raw_request",
+    "register",
+    "registry",
+]
 
 #: Largest ready-made request a ``qbxml`` job may carry.
 MAX_RAW_REQUEST_BYTES = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class StepState:
-    """What a kind sees of a job when it builds a request or reads an answer."""
-
-    payload: Mapping[str, Any]
-    #: How many requests the job has been sent as before this one (0 for the first).
-    step: int
-    #: What the job's earlier steps left for the next one (None at the start).
-    progress: Mapping[str, Any] | None
-
-
-@dataclass(frozen=True, slots=True)
-class Done:
-    """The job is done: ``result`` is what it records (ListID, TxnID, EditSequence, ...)."""
-
-    result: dict[str, Any] | None
-    message: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Next:
-    """The job goes on: ``progress`` is handed to the next step's :attr:`JobKind.next_request`."""
-
-    progress: dict[str, Any]
-    message: str
-
-
-#: What a kind makes of a successful answer.
-Step = Done | Next
-
-
-def _single_step(state: StepState, response: QBResponse) -> Step:
-    """A one-request job: done with the identifiers QuickBooks returned."""
-    return Done(response.ids() or None)
-
-
-@dataclass(frozen=True, slots=True)
-class JobKind:
-    """One kind of job the queue accepts."""
-
-    name: str
-    description: str
-    #: Check a payload and return it normalised (JSON-serialisable); raise PayloadError.
-    validate: Callable[[Mapping[str, Any]], dict[str, Any]]
-    #: Build the first ``…Rq`` element for the qbXML version and country of the company.
-    build: Callable[[Mapping[str, Any], str, str], etree._Element]
-    #: A short text support staff search for (a name, a RefNumber), or None.
-    reference: Callable[[Mapping[str, Any]], str | None]
-    #: Build the request of the job's current step; by default the first one, from the payload.
-    steps: Callable[[StepState, str, str], etree._Element] | None = None
-    #: Read a successful answer to the current step (errors are settled by the retry policy).
-    take_answer: Callable[[StepState, QBResponse], Step] = _single_step
-    #: The FullName (as given) of the list entry the job will create, or None; by default
-    #: the name rule of :func:`creates` for ``…_add`` and ``…_ensure`` kinds.
-    creates: Callable[[Mapping[str, Any]], str | None] | None = None
-
-    def next_request(self, state: StepState, version: str, country: str) -> etree._Element:
-        """The ``…Rq`` element of the job's current step."""
-        if self.steps is None:
-            return self.build(state.payload, version, country)
-        return self.steps(state, version, country)
 
 
 def _raw_request(payload: Mapping[str, Any]) -> etree._Element:
@@ -159,6 +125,12 @@ RAW_QBXML = JobKind(
     build=_build_raw,
     reference=_reference_raw,
     creates=_creates_raw,
+    schema=lambda: {
+        "type": "object",
+        "properties": {"request": {"type": "string", "description": "One qbXML request element (…Rq)."}},
+        "required": ["request"],
+        "additionalProperties": False,
+    },
 )
 
 
@@ -326,10 +298,7 @@ def _typed_kind(spec: RequestKind) -> JobKind:
     """
 
     def model(payload: Mapping[str, Any]) -> BaseModel:
-        try:
-            return validate_payload(spec.name, dict(payload))
-        except PayloadValidationError as exc:
-            raise PayloadError(spec.name, exc.errors) from exc
+        return typed_model(spec, payload)
 
     def stand_in(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[JobRef]]:
         refs = job_refs(payload)
@@ -340,7 +309,7 @@ def _typed_kind(spec: RequestKind) -> JobKind:
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
         # Stored as JSON (money as strings, dates ISO) and validated again when sent.
         checked, refs = stand_in(payload)
-        clean: Any = model(checked).model_dump(mode="json", exclude_none=True)
+        clean: Any = typed_dump(model(checked))
         for ref in refs:
             clean = _replace(clean, ref.path, {"job": ref.job_id})
         return dict(clean)
@@ -351,12 +320,27 @@ def _typed_kind(spec: RequestKind) -> JobKind:
     def reference(payload: Mapping[str, Any]) -> str | None:
         return spec.reference(model(stand_in(payload)[0]))
 
-    return JobKind(spec.name, spec.description, validate, build, reference)
+    return JobKind(spec.name, spec.description, validate, build, reference, schema=spec.payload_model.model_json_schema)
 
 
 def _builder_kinds() -> dict[str, JobKind]:
-    """Every typed request kind of :mod:`qbxml_builders` (``customer_add``, ``invoice_add``, ...)."""
-    return {name: _typed_kind(spec) for name, spec in KINDS.items()}
+    """Every typed request kind of :mod:`qbxml_builders` (``customer_add``, ``invoice_add``, ...).
+
+    A ``…_mod`` kind may leave out the EditSequence (:mod:`.mod_query`), a ``…_query`` kind
+    may iterate (:mod:`.iterate`), and each list family has an ``…_ensure`` kind
+    (:mod:`.ensure`).
+    """
+    out: dict[str, JobKind] = {}
+    for name, spec in KINDS.items():
+        if mod_query.applies(spec):
+            out[name] = mod_query.mod_kind(spec)
+        elif iterate.applies(spec):
+            out[name] = iterate.query_kind(spec)
+        else:
+            out[name] = _typed_kind(spec)
+    for kind in ensure.ensure_kinds():
+        out[kind.name] = kind
+    return out
 
 
 def get_kind(name: str) -> JobKind:

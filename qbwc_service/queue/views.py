@@ -64,19 +64,22 @@ def dependencies(conn: Connection, job_id: int) -> list[int]:
 
 
 def load_job_detail(conn: Connection, job_id: int) -> dict[str, Any]:
-    """The job ``job_id`` as JSON with its request, response and history (``events``)."""
+    """The job ``job_id`` as JSON with its request, response and history (``events``, each step's XML on its events)."""
     data = load_job(conn, job_id)
     xml = conn.execute(select(job.c.request_xml, job.c.response_xml).where(job.c.id == job_id)).one()
     data["request_xml"], data["response_xml"] = xml.request_xml, xml.response_xml
+    e = job_event.c
     history = conn.execute(
-        select(job_event.c.at, job_event.c.from_state, job_event.c.to_state, job_event.c.actor, job_event.c.message)
-        .where(job_event.c.job_id == job_id)
-        .order_by(job_event.c.id)
+        select(e.at, e.from_state, e.to_state, e.actor, e.message, e.request_xml, e.response_xml)
+        .where(e.job_id == job_id)
+        .order_by(e.id)
     )
+    # Each step's request (on the event of the job sent) and response (on the event settling it).
     data["events"] = [
-        {"at": e.at.isoformat(), "from": e.from_state, "to": e.to_state, "actor": e.actor, "message": e.message}
-        for e in history
-    ]
+        {"at": r.at.isoformat(), "from": r.from_state, "to": r.to_state, "actor": r.actor, "message": r.message,
+         "request_xml": r.request_xml, "response_xml": r.response_xml}
+        for r in history
+    ]  # fmt: skip
     return data
 
 

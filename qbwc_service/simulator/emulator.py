@@ -17,10 +17,12 @@ from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
 from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
-from qbwc_service.simulator.schema import content_order, load_schema, schema_version_for
+from qbwc_service.simulator.schema import content_order, load_schema
 from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
 from qbwc_service.simulator.txns import Transactions
 from qbwc_service.simulator.xmldata import Data, Value, fill, to_data
+from qbxml_builders import hardened_parser
+from qbxml_builders.schema import schema_version_for
 from qbxml_builders.versions import normalize_version
 
 STATUS_OK = "Status OK"
@@ -48,10 +50,6 @@ class _Iterator:
     page_size: int
     lines: bool
     include: tuple[str, ...]
-
-
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 class QuickBooksEmulator:
@@ -166,7 +164,7 @@ class QuickBooksEmulator:
         if len(raw) > _MAX_BYTES or not raw.strip():
             raise HResultError(HRESULT_PARSE, PARSE_MESSAGE, "empty or oversized document")
         try:
-            root = etree.fromstring(raw, parser=_parser())
+            root = etree.fromstring(raw, parser=hardened_parser())
         except etree.XMLSyntaxError as exc:
             raise HResultError(HRESULT_PARSE, PARSE_MESSAGE, str(exc.msg)) from exc
         if root.getroottree().docinfo.doctype:
@@ -543,6 +541,8 @@ class _Filter:
     to_date: str | None
     entity: str | None
     name_match: tuple[str, str] | None
+    #: NameRangeFilter: FromName and ToName (inclusive, compared without case), or None.
+    name_range: tuple[str | None, str | None] | None = None
 
     @classmethod
     def read(cls, rq: etree._Element, store: Store) -> _Filter:
@@ -561,7 +561,13 @@ class _Filter:
                 name_filter.findtext("MatchCriterion") or "StartsWith",
                 (name_filter.findtext("Name") or "").lower(),
             )
+        name_range = None
+        range_filter = rq.find("NameRangeFilter")
+        if range_filter is not None:
+            low, high = range_filter.findtext("FromName"), range_filter.findtext("ToName")
+            name_range = (low.lower() if low else None, high.lower() if high else None)
         return cls(
+            name_range=name_range,
             active=rq.findtext("ActiveStatus") or "ActiveOnly",
             from_modified=when(".//FromModifiedDate"),
             to_modified=when(".//ToModifiedDate"),
@@ -600,6 +606,11 @@ class _Filter:
             name = str(data.get("FullName") or data.get("Name") or "").lower()
             test = {"StartsWith": name.startswith, "EndsWith": name.endswith}.get(how, name.__contains__)
             if not test(needle):
+                return False
+        if self.name_range is not None:
+            low, high = self.name_range
+            name = str(data.get("FullName") or data.get("Name") or "").lower()
+            if (low is not None and name < low) or (high is not None and name > high):
                 return False
         return True
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from qbxml_builders import hardened_parser
 from qbxml_builders import schema as builder_schema
 
 XSD = "{http://www.w3.org/2001/XMLSchema}"
@@ -49,12 +50,6 @@ def load_schema(version: str) -> etree.XMLSchema | None:
     if path is None:
         return None
     return builder_schema.load_schema(version, path.parent)
-
-
-def schema_version_for(version: str) -> str:
-    """The schema that judges a document declaring ``version``: 16.0 from 14.0 up, else 13.0."""
-    major = int(version.partition(".")[0] or 0)
-    return "16.0" if major >= 14 else "13.0"
 
 
 class ContentOrder:
@@ -173,5 +168,6 @@ def content_order(version: str = "13.0") -> ContentOrder | None:
     path = _xsd_path(version)
     if path is None:
         return None
-    roots = [etree.parse(str(p)).getroot() for p in sorted(path.parent.glob(f"*{path.stem[-3:]}.xsd"))]
+    files = sorted(path.parent.glob(f"*{path.stem[-3:]}.xsd"))
+    roots = [etree.parse(str(p), parser=hardened_parser()).getroot() for p in files]
     return ContentOrder(roots)

@@ -9,6 +9,8 @@ from typing import Any
 from lxml import etree
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from qbxml_builders import hardened_parser
+
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "http://developer.intuit.com/"
 
@@ -41,8 +43,7 @@ class ScriptedEndpoint:
     def wsgi(self, environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         size = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(size)
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        envelope = etree.fromstring(body, parser=parser)
+        envelope = etree.fromstring(body, parser=hardened_parser())
         call = envelope.find(f"{{{SOAP}}}Body")[0]  # type: ignore[index]
         operation = etree.QName(call).localname
         params = {etree.QName(c).localname: c.text or "" for c in call}

@@ -18,6 +18,7 @@ from qbwc_service.config import load_settings
 from qbwc_service.db.engine import make_engine
 from qbwc_service.db.models import Job
 from qbwc_service.qbwc.protocol import Protocol
+from tests.emulator.conftest import needs_spec
 from tests.helpers import customer_add
 
 
@@ -159,3 +160,28 @@ def test_the_cli_names_the_raw_kind_as_the_registry_does() -> None:
     from qbwc_service.queue.kinds import RAW_QBXML
 
     assert RAW_QBXML.name == RAW_KIND
+
+
+@needs_spec
+def test_job_show_lists_each_step_with_its_request_and_response(run, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
+    """job show prints the query and the Add of an ensure job, each with QuickBooks' answer."""
+    from qbwc_service.accounts import companies
+    from qbwc_service.queue import jobs
+    from qbwc_service.simulator import QuickBooksEmulator
+    from tests.emulator.driver import Session
+
+    engine = make_engine(sqlite_url)
+    with engine.begin() as conn:
+        company = companies.create_company(conn, "acme", "acme-qbwc")
+        job_id = jobs.enqueue(conn, "acme", "customer_ensure", {"name": "Zoë"}).job_id
+    Session(Protocol(engine, load_settings({"log_level": "WARNING"}, environ={})), company, QuickBooksEmulator()).run()
+    engine.dispose()
+    code, out, _ = run("--json", "job", "show", str(job_id))
+    assert code == 0
+    events = json.loads(out)["events"]
+    sent = [e["request_xml"] for e in events if e["request_xml"]]
+    answers = [e["response_xml"] for e in events if e["response_xml"]]
+    assert [s.split(" ")[0] for s in sent] == ["<CustomerQueryRq", "<CustomerAddRq"]
+    assert answers[0].startswith("<CustomerQueryRs") and answers[1].startswith("<CustomerAddRs")
+    code, out, err = run("job", "show", str(job_id))
+    assert "sent: <CustomerAddRq" in out + err

@@ -81,3 +81,15 @@ def test_qbxml_cli_lists_builds_and_parses(tmp_path: Path) -> None:
     response.write_text(response_doc(rs("7", 3140, name="InvoiceAddRs", message="Invalid reference to Customer")))
     parsed = json.loads(runner.invoke(main, ["--json", "qbxml", "parse", str(response)]).stdout)
     assert parsed[0]["request_id"] == "7" and parsed[0]["classification"] == "missing_reference"
+
+
+def test_qbxml_kinds_lists_the_queue_kinds_with_their_schemas() -> None:
+    """The multi-step kinds are listed: ensure with the Add's schema, a Mod with an optional EditSequence, iterate."""
+    runner = CliRunner()
+    kinds = json.loads(runner.invoke(main, ["--json", "qbxml", "kinds"]).stdout)
+    assert kinds["customer_ensure"]["properties"].keys() == kinds["customer_add"]["properties"].keys()
+    assert "edit_sequence" not in kinds["customer_mod"]["required"]
+    assert kinds["customer_query"]["properties"]["iterate"]["type"] == "boolean"
+    assert kinds["qbxml"]["required"] == ["request"]
+    text = runner.invoke(main, ["qbxml", "kinds"]).stdout
+    assert "sales_tax_code_ensure" in text and "item_inventory_ensure" in text

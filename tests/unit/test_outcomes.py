@@ -12,7 +12,7 @@ from lxml import etree
 from qbwc_service.db.models import JobState
 from qbwc_service.qbwc import outcomes
 from qbwc_service.qbwc.outcomes import Answer, HeldJob
-from qbwc_service.queue.kinds import RAW_QBXML, Done, JobKind, Next, StepState
+from qbwc_service.queue.kinds import RAW_QBXML, Done, Failed, JobKind, Next, StepState
 from qbwc_service.queue.retry import RetryPolicy
 from qbxml_builders import QBResponse, parse_response_elements
 from tests.helpers import customer_ret, response_doc, rs
@@ -180,3 +180,52 @@ def test_own_failure_without_a_failed_dependency_stays_its_own() -> None:
     held = {7: job(7), 8: HeldJob(8, "qbxml", {}, 0, 1, 5, after=(7,))}
     _, second = decide(held, rs("7", ret=customer_ret("80000001-1", "A")), rs("8", 3140, message="bad")).outcomes
     assert second.to_state is JobState.FAILED and (second.error or "").startswith("QuickBooks status 3140")
+
+
+def _reading(state: StepState, response: QBResponse) -> Done | Next | Failed:
+    if response.status_code == 3100:
+        return Next({"phase": "requery"}, "taken: looking again")
+    if response.status_code == 3200:
+        return Failed("changed under us")
+    return Done(response.ids() or None)
+
+
+READS = JobKind("reads", "reads 3100 and 3200", dict, lambda p, v, c: etree.Element("X"), lambda p: None,
+                take_answer=_reading, reads_status=frozenset({3100, 3200}))  # fmt: skip
+
+
+def test_a_status_the_kind_reads_goes_to_the_kind_not_the_policy() -> None:
+    """3100 is permanent to the policy, but a kind that reads it turns it into its next step, attempt uncounted."""
+    (o,) = decide({7: job()}, rs("7", 3100, message="name taken"), kind=READS).outcomes
+    assert o.to_state is JobState.QUEUED and o.advance and not o.count_attempt
+    assert o.progress == {"phase": "requery"} and o.message == "taken: looking again"
+    assert o.status_code == 3100 and o.not_before is None
+
+
+def test_a_kind_may_fail_a_job_with_its_own_sentence() -> None:
+    """A Failed step fails the job with the kind's error, keeping the answer."""
+    (o,) = decide({7: job()}, rs("7", 3200, message="stale"), kind=READS).outcomes
+    assert o.to_state is JobState.FAILED and o.error == "changed under us"
+    assert o.response_xml is not None and "3200" in o.response_xml
+
+
+def test_a_status_the_kind_does_not_read_stays_with_the_policy() -> None:
+    """A retryable 3180 still follows the retry policy for a kind that reads other codes."""
+    (o,) = decide({7: job()}, rs("7", 3180, message="busy"), kind=READS).outcomes
+    assert o.to_state is JobState.QUEUED and o.not_before is not None and o.count_attempt
+
+
+def test_the_kind_sees_the_answer_element_and_the_ticket() -> None:
+    """take_answer gets the Rs element (nested fields) and the session's ticket in its state."""
+    seen: list[StepState] = []
+
+    def take(state: StepState, response: QBResponse) -> Done:
+        seen.append(state)
+        return Done(None)
+
+    kind = JobKind("sees", "", dict, lambda p, v, c: etree.Element("X"), lambda p: None, take_answer=take)
+    held = {7: job()}
+    outcomes.of_message(held, answers(rs("7", ret=customer_ret("1-1", "A"))), policy=POLICY, now=NOW,
+                        kind_of=lambda _: kind, ticket="T-1")  # fmt: skip
+    (state,) = seen
+    assert state.ticket == "T-1" and state.answer is not None and state.answer.findtext("CustomerRet/Name") == "A"

@@ -26,7 +26,8 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     """Each Settings field says what it sets, and ENV_HELP names each field's QBWC_ variable, in order."""
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
-    assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and len(NAMES) == 23
+    assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and "QBWC_ITERATOR_PAGE" in ENV_HELP
+    assert len(NAMES) == 24
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -58,12 +58,20 @@ def detail(job_id: int) -> Any:
         ).scalar_one()
     waits_for = jobs.dependencies_of(db.connection(), [job_id])[job_id]
     dependencies = db.execute(select(Job.id, Job.state).where(Job.id.in_(waits_for)).order_by(Job.id)).all()
+    # Each step's request (on the event of the job sent) and response (on the event settling it).
+    step_xml = {
+        e.id: (redactor.xml(e.request_xml) if e.request_xml else None,
+               redactor.xml(e.response_xml) if e.response_xml else None)
+        for e in history
+        if e.request_xml or e.response_xml
+    }  # fmt: skip
     return render_template(
         "jobs/detail.html",
         job=job,
         dependencies=dependencies,
         company_name=company_name,
         history=history,
+        step_xml=step_xml,
         payload_json=payload_json,
         payload_xml=payload_xml,
         request_xml=redactor.xml(job.request_xml),

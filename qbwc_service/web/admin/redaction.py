@@ -9,8 +9,7 @@ from typing import Any
 
 from lxml import etree
 
-from qbxml_builders import ResponseError
-from qbxml_builders._xml import parse_untrusted
+from qbxml_builders import ResponseError, parse_untrusted
 
 #: Field names always masked (compared case-insensitively): qbXML elements and payload keys.
 BUILTIN_FIELDS = frozenset(

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 from qbwc_service.accounts import companies
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.db.models import Job, JobEvent, JobState, utcnow
+from tests.emulator.conftest import needs_spec
 from tests.helpers import customer_add
 from tests.integration.admin.factories import ADMIN, SUPPORT, TICKET, done_job, failed_job, queue_job
 
@@ -247,3 +248,24 @@ def test_sessions_page_lists_and_filters_sessions(admin: FlaskClient, engine: En
     assert "aaaaaaaa…" in page and "bbbbbbbb…" in page and "Went quiet" in page
     only = admin.get(f"/sessions?company={company.id}&state=closed").get_data(as_text=True)
     assert "aaaaaaaa…" in only and "bbbbbbbb…" not in only
+
+
+@needs_spec
+def test_job_page_shows_each_step_with_its_request_and_response(
+    admin: FlaskClient, engine: Engine, company: NewCompany
+) -> None:
+    """An ensure job that queried, then added, shows both requests and both answers in its history."""
+    from qbwc_service.config import load_settings
+    from qbwc_service.qbwc.protocol import Protocol
+    from qbwc_service.queue import jobs
+    from qbwc_service.simulator import QuickBooksEmulator
+    from tests.emulator.driver import Session
+
+    with engine.begin() as conn:
+        job_id = jobs.enqueue(conn, "acme", "customer_ensure", {"name": "Zoë's Garage"}).job_id
+    Session(Protocol(engine, load_settings({"log_level": "WARNING"}, environ={})), company, QuickBooksEmulator()).run()
+    page = admin.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert page.count("<summary>Request sent</summary>") == 2
+    assert page.count("<summary>Response received</summary>") == 2
+    assert "&lt;CustomerQueryRq" in page and "&lt;CustomerAddRq" in page and "&lt;CustomerAddRs" in page
+    assert "is not in QuickBooks: adding it" in page

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from qbwc_service.accounts import companies
 from qbwc_service.accounts.companies import NewCompany
+from qbxml_builders import hardened_parser
 from tests.conftest import make_test_app
 from tests.integration.admin.factories import ADMIN, login, make_user
 
@@ -23,7 +24,7 @@ def test_qwc_download_carries_every_element(admin: FlaskClient, company: NewComp
     assert response.headers["Content-Type"] == "application/xml; charset=utf-8"
     assert response.headers["Content-Disposition"] == 'attachment; filename="acme.qwc"'
     assert response.data.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
-    root = etree.fromstring(response.data, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    root = etree.fromstring(response.data, parser=hardened_parser())
     assert root.tag == "QBWCXML"
     assert [child.tag for child in root] == [
         "AppName", "AppID", "AppURL", "AppDescription", "AppSupport", "UserName", "OwnerID", "FileID",

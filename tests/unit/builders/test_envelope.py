@@ -8,16 +8,18 @@ import pytest
 from lxml import etree
 
 from qbxml_builders import (
+    SERVICE_ON_ERROR,
     BuilderError,
     OnError,
     build_document,
     build_request,
     check_document,
     join_document,
+    preview,
     serialize_request,
 )
 from qbxml_builders.examples import EXAMPLES
-from qbxml_builders.schema import validate_document
+from qbxml_builders.schema import schema_version_for, validate_document
 from tests.unit.builders.conftest import QBXML_DIR
 
 
@@ -103,6 +105,16 @@ def test_check_document_catches_what_the_schema_misses(document: bytes, message:
         check_document(document)
 
 
+def test_every_document_defaults_to_the_services_on_error() -> None:
+    """build_document, join_document and preview all write onError="continueOnError", as the service sends."""
+    element = build_request("host_query", {})
+    element.set("requestID", "1")
+    joined = join_document([serialize_request(element)])
+    assert SERVICE_ON_ERROR is OnError.CONTINUE
+    assert f'onError="{SERVICE_ON_ERROR}"' in joined
+    assert joined.encode() == build_document([("1", element)]) == preview("host_query", {})
+
+
 def test_validate_document_reports_schema_errors(schemas: dict[str, etree.XMLSchema]) -> None:
     """Elements out of schema order are reported with the XSD's message."""
     good = build_document([("1", build_request("customer_add", {"name": "A", "is_active": True}))])
@@ -110,6 +122,23 @@ def test_validate_document_reports_schema_errors(schemas: dict[str, etree.XMLSch
     bad = good.replace(b"<Name>A</Name><IsActive>true</IsActive>", b"<IsActive>true</IsActive><Name>A</Name>")
     with pytest.raises(BuilderError, match="IsActive"):
         validate_document(bad, QBXML_DIR)
+
+
+@pytest.mark.parametrize(
+    ("declared", "judge"),
+    [("2.0", "13.0"), ("12.0", "13.0"), ("13.0", "13.0"), ("14.0", "16.0"), ("15", "16.0"), ("16.0", "16.0")],
+)
+def test_the_oldest_shipped_schema_not_older_than_the_document_judges_it(declared: str, judge: str) -> None:
+    """13.0 judges 13.0 and older documents; 16.0 judges 14.0 and 15.0 ones, which may use newer elements."""
+    assert schema_version_for(declared) == judge
+
+
+def test_a_15_0_document_may_use_what_16_0_added(schemas: dict[str, etree.XMLSchema]) -> None:
+    """An element added after 13.0 (AlertQueryRq) passes in a 15.0 document and is refused in a 13.0 one."""
+    alert = ['<AlertQueryRq requestID="1"><OwnerID>0</OwnerID></AlertQueryRq>']
+    assert validate_document(join_document(alert, version="15.0").encode(), QBXML_DIR) == "15.0"
+    with pytest.raises(BuilderError, match="AlertQueryRq"):
+        validate_document(join_document(alert, version="13.0").encode(), QBXML_DIR)
 
 
 def test_validate_document_needs_the_schema_files(tmp_path: Path) -> None:

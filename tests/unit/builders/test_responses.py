@@ -223,7 +223,7 @@ def test_parsers_are_reused_per_thread_and_stay_hardened() -> None:
     """Each thread keeps its own parser; a refused document leaves it as strict as before."""
     import threading
 
-    from qbxml_builders._xml import _thread_parser, parse_untrusted
+    from qbxml_builders import parse_untrusted
 
     hostile = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e "boom">]><r>&e;</r>'
     seen: dict[str, object] = {}
@@ -235,7 +235,8 @@ def test_parsers_are_reused_per_thread_and_stay_hardened() -> None:
                 assert parse_untrusted(f"<{name}><v>1</v></{name}>").tag == name
                 with pytest.raises(ResponseError):
                     parse_untrusted(hostile)
-            seen[name] = _thread_parser()
+            seen[name] = parse_untrusted("<r/>").getroottree().parser
+            assert parse_untrusted("<r/>").getroottree().parser is seen[name]
         except BaseException as exc:  # reported below, from the main thread
             errors.append(exc)
 
@@ -246,4 +247,4 @@ def test_parsers_are_reused_per_thread_and_stay_hardened() -> None:
         t.join()
     assert not errors
     assert len({id(p) for p in seen.values()}) == 4
-    assert seen["T0"] is not _thread_parser()
+    assert seen["T0"] is not parse_untrusted("<r/>").getroottree().parser

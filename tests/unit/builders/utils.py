@@ -6,13 +6,14 @@ from pathlib import Path
 
 from lxml import etree
 
+from qbxml_builders import hardened_parser
+
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def canonical(document: bytes) -> bytes:
     """The document's C14N 2.0 form without whitespace-only text, PIs kept."""
-    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False)
-    root = etree.fromstring(document, parser=parser)
+    root = etree.fromstring(document, parser=hardened_parser())
     return etree.tostring(root.getroottree(), method="c14n2", strip_text=True)
 
 

@@ -1,7 +1,7 @@
 """job dependencies: a job may wait for several jobs; what a list Add creates, for refs by name
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02 00:40:00
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
