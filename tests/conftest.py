@@ -20,8 +20,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from qbwc_service import create_app
 from qbwc_service.accounts import companies
 from qbwc_service.accounts.credentials import FAST_HASH_ENV
+from qbwc_service.config import load_settings
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
+from qbwc_service.qbwc.protocol import Protocol
 from tests import pg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,6 +150,12 @@ def engine(app: Flask) -> Engine:
     """The application's engine."""
     found: Engine = app.extensions["qbwc"].engine
     return found
+
+
+@pytest.fixture
+def protocol(engine: Engine) -> Protocol:
+    """The QBWC operations on the test database, with the default settings."""
+    return Protocol(engine, load_settings({"log_level": "WARNING"}, environ={}))
 
 
 @pytest.fixture

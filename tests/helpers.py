@@ -6,9 +6,12 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
+from lxml import etree
 from zeep import Client, Settings
 from zeep.transports import Transport
 
+from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.qbwc.protocol import Protocol
 from tests.conftest import WSDL, WSDL_11OPS, need_spec
 
 BINDING = "{http://developer.intuit.com/}QBWebConnectorSvcSoap"
@@ -89,3 +92,16 @@ def soap_post(url: str, operation: str, body: str | bytes, **headers: str) -> re
         },
         timeout=30,
     )
+
+
+def start(protocol: Protocol, company: NewCompany) -> str:
+    """authenticate as the company's Web Connector; the new session's ticket."""
+    ticket = protocol.authenticate(company.username, company.token)[0]
+    assert ticket
+    return ticket
+
+
+def send(protocol: Protocol, ticket: str) -> list[etree._Element]:
+    """sendRequestXML: the requests of the message handed out (none when nothing is left)."""
+    document = protocol.send_request_xml(ticket, "", "", "US", 13, 0)
+    return list(etree.fromstring(document.encode()).find("QBXMLMsgsRq")) if document else []

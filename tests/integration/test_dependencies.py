@@ -37,12 +37,6 @@ def invoice(ref_number: str, customer: Any = None, quantity: int = 2) -> dict[st
     }
 
 
-@pytest.fixture
-def protocol(engine: Engine) -> Protocol:
-    """The QBWC operations on the test database."""
-    return Protocol(engine, load_settings({"log_level": "WARNING"}, environ={}))
-
-
 def enqueue(engine: Engine, kind: str, payload: dict[str, Any], **kwargs: Any) -> int:
     """Queue one job for acme; its id."""
     with engine.begin() as conn:

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from lxml import etree
 from sqlalchemy import Engine, select
 
 from qbwc_service.accounts.companies import NewCompany
-from qbwc_service.config import load_settings
 from qbwc_service.db.models import Job, JobEvent, JobState, utcnow
 from qbwc_service.qbwc import sessions
 from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
-from tests.helpers import customer_add, customer_ret, response_doc, rs
+from tests.helpers import customer_add, customer_ret, response_doc, rs, send, start
 
 INVOICE = {"customer_ref": {"full_name": "Zoë's Garage"}, "ref_number": "INV-1001", "lines": [{"desc": "Brakes"}]}
 LOST = "The reply to this request was lost and QuickBooks may already have it"
@@ -30,26 +28,9 @@ def invoice_ret(txn_id: str, customer: str, ref_number: str = "INV-1001") -> str
     )
 
 
-@pytest.fixture
-def protocol(engine: Engine) -> Protocol:
-    """The QBWC operations on the test database."""
-    return Protocol(engine, load_settings({"log_level": "WARNING"}, environ={}))
-
-
 def enqueue(engine: Engine, kind: str, payload: dict[str, Any], **kwargs: Any) -> int:
     with engine.begin() as conn:
         return jobs.enqueue(conn, "acme", kind, payload, **kwargs).job_id
-
-
-def start(protocol: Protocol, company: NewCompany) -> str:
-    ticket = protocol.authenticate(company.username, company.token)[0]
-    assert ticket
-    return ticket
-
-
-def send(protocol: Protocol, ticket: str) -> list[etree._Element]:
-    document = protocol.send_request_xml(ticket, "", "", "US", 13, 0)
-    return list(etree.fromstring(document.encode()).find("QBXMLMsgsRq")) if document else []
 
 
 def lose_reply(protocol: Protocol, company: NewCompany) -> list[etree._Element]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from lxml import etree
 from sqlalchemy import Engine, func, select, update
 
 from qbwc_service.accounts.companies import NewCompany
@@ -15,7 +13,7 @@ from qbwc_service.db.models import Company, Job, JobEvent, JobState, QbwcSession
 from qbwc_service.qbwc import sessions
 from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
-from tests.helpers import customer_ret, response_doc, rs
+from tests.helpers import customer_ret, response_doc, rs, send, start
 
 
 def protocol_with(engine: Engine, **settings: Any) -> Protocol:
@@ -23,26 +21,9 @@ def protocol_with(engine: Engine, **settings: Any) -> Protocol:
     return Protocol(engine, load_settings({"log_level": "WARNING", **settings}, environ={}))
 
 
-@pytest.fixture
-def protocol(engine: Engine) -> Protocol:
-    """The QBWC operations with the default settings (supersede at once)."""
-    return protocol_with(engine)
-
-
 def enqueue(engine: Engine, *names: str) -> list[int]:
     with engine.begin() as conn:
         return [jobs.enqueue(conn, "acme", "customer_add", {"name": n}).job_id for n in names]
-
-
-def start(protocol: Protocol, company: NewCompany) -> str:
-    ticket = protocol.authenticate(company.username, company.token)[0]
-    assert ticket
-    return ticket
-
-
-def send(protocol: Protocol, ticket: str) -> list[etree._Element]:
-    document = protocol.send_request_xml(ticket, "", "", "US", 13, 0)
-    return list(etree.fromstring(document.encode()).find("QBXMLMsgsRq")) if document else []
 
 
 def session(engine: Engine, ticket: str) -> QbwcSession:
