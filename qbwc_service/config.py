@@ -98,6 +98,40 @@ class Settings:
         "counts as the proxy's address",
     )
 
+    dashboard_refresh_seconds: int = setting(
+        5, "seconds between the dashboard's live updates of its counts (in the browser, without reloading)"
+    )
+    alert_late_factor: int = setting(
+        3,
+        "an incident opens when a company has not polled for this many times its poll interval while jobs "
+        "wait; `0` turns the rule off",
+    )
+    alert_silent_hours: int = setting(
+        24, "an incident opens when a company has not polled for this many hours, work or not; `0` turns it off"
+    )
+    alert_failed_sessions: int = setting(
+        3, "an incident opens when this many of a company's last Web Connector sessions all failed; `0`: off"
+    )
+    alert_failed_jobs: int = setting(
+        10, "an incident opens when this many of a company's jobs are failed (until retried); `0`: off"
+    )
+    alert_sweep_seconds: int = setting(
+        60,
+        "seconds between alert sweeps; each gunicorn worker offers one and a database lease lets one run; "
+        "`0`: workers never sweep (run `qbwc-service alerts check` from cron)",
+    )
+    alert_webhook_url: str = setting("", "URL incidents and recoveries are POSTed to as signed JSON; empty: none")
+    alert_webhook_secret: str = setting(
+        "", "key of the HMAC-SHA256 signature of each webhook (header `X-QBWC-Signature`); required with a URL"
+    )
+    alert_email_to: tuple[str, ...] = setting((), "comma-separated addresses incidents are e-mailed to; empty: none")
+    alert_email_from: str = setting("qbwc-service@localhost", "sender address of the alert e-mails")
+    smtp_host: str = setting("localhost", "SMTP server of the alert e-mails")
+    smtp_port: int = setting(25, "its port (`587` with STARTTLS, `465` with TLS)")
+    smtp_security: str = setting("none", "`none`, `starttls` or `tls`")
+    smtp_user: str = setting("", "SMTP login; empty: none")
+    smtp_password: str = setting("", "SMTP password (never logged)")
+
     @property
     def effective_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file in the instance folder."""
@@ -148,6 +182,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     settings = replace(settings, **values)
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"QBWC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
+    if settings.smtp_security not in ("none", "starttls", "tls"):
+        raise ConfigError(f"QBWC_SMTP_SECURITY must be none, starttls or tls, not {settings.smtp_security!r}")
     return settings
 
 

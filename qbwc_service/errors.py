@@ -70,3 +70,11 @@ class Unverifiable(QbwcError):
             "The reply to this request was lost and QuickBooks may already have it; "
             "check QuickBooks, then retry or cancel this job"
         )
+
+
+class DeliveryError(QbwcError):
+    """An alert message could not be delivered; ``permanent`` when trying again cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)

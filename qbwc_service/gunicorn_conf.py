@@ -19,5 +19,9 @@ preload_app = False
 
 
 def post_worker_init(worker: Any) -> None:
-    """Move the objects built at start-up out of the collector's way (fewer, cheaper collections)."""
+    """Start the worker's alert sweeper, then move the objects built at start-up out of the collector's way."""
+    from qbwc_service.alerts import worker as alerts_worker
+
+    services = worker.wsgi.extensions["qbwc"]  # the Flask app create_app() built in this worker
+    alerts_worker.start(services.engine, services.settings)
     gc.freeze()

@@ -11,7 +11,10 @@ from typing import Any
 LOGGER_NAME = "qbwc"
 
 #: Keys whose values never reach a log line.
-SECRET_KEYS = frozenset({"token", "password", "strpassword", "api_key", "key", "secret", "ticket_secret"})
+SECRET_KEYS = frozenset({
+    "token", "password", "strpassword", "api_key", "key", "secret", "ticket_secret",
+    "webhook_secret", "alert_webhook_secret", "smtp_password",
+})  # fmt: skip
 _SECRET_PATTERNS = (
     re.compile(r"(<strPassword>)(.*?)(</strPassword>)", re.S),
     re.compile(r"((?:password|token|api_key|secret)\s*[=:]\s*)(\S+)", re.I),

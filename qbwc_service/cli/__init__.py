@@ -16,6 +16,7 @@ __all__ = ["COMMANDS", "main"]
 
 #: Every command: where it lives, and its short help for ``--help`` (a test checks they agree).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "alerts": ("qbwc_service.cli.alerts:alerts", "Incidents of companies that stop polling or keep failing."),
     "apikey": ("qbwc_service.cli.apikeys:apikey", "Keys for the JSON API."),
     "company": ("qbwc_service.cli.companies:company", "Company connections: one QuickBooks company file each."),
     "db": ("qbwc_service.cli.db:db", "Database schema commands."),

@@ -21,17 +21,36 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from qbwc_service.db.types import JobState, Role, SessionState, UTCDateTime, enum_type, utcnow
+from qbwc_service.db.types import (
+    Channel,
+    DeliveryState,
+    IncidentRule,
+    JobState,
+    Notice,
+    Role,
+    SessionState,
+    UTCDateTime,
+    enum_type,
+    utcnow,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
     "ApiKey",
     "Base",
+    "Channel",
     "Company",
+    "DeliveryState",
+    "Incident",
+    "IncidentDelivery",
+    "IncidentEvent",
+    "IncidentRule",
     "Job",
     "JobEvent",
     "JobState",
+    "Lease",
     "LoginFailure",
+    "Notice",
     "QbwcSession",
     "Role",
     "SessionState",
@@ -185,6 +204,18 @@ class JobEvent(Base):
     #: QuickBooks' answer to it (on the event that settles the step).
     response_xml: Mapped[str | None] = mapped_column(Text)
 
+    __table_args__ = (
+        # The dashboard's chart: jobs done and failed per hour. Partial, so only the event that
+        # finishes a job pays for it, never the lease and retry events of the hot path.
+        Index(
+            "ix_job_event_finished",
+            "at",
+            "to_state",
+            sqlite_where=text("to_state IN ('done', 'failed')"),
+            postgresql_where=text("to_state IN ('done', 'failed')"),
+        ),
+    )
+
 
 class QbwcSession(Base):
     """One Web Connector run, from authenticate to closeConnection, keyed by its ticket."""
@@ -270,3 +301,86 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Incident(Base):
+    """Something wrong with a company connection, from when a sweep saw it until it cleared."""
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    rule: Mapped[IncidentRule] = mapped_column(enum_type(IncidentRule, "incident_rule"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When a sweep found the condition gone; ``None`` while the incident is open.
+    closed_at: Mapped[datetime | None]
+    #: What was wrong, as the banner, the webhook and the e-mail say it.
+    summary: Mapped[str] = mapped_column(Text)
+    #: What the sweep that closed it saw.
+    recovery: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # At most one open incident per company and rule, whatever number of sweeps race.
+        Index(
+            "ix_incident_open",
+            "company_id",
+            "rule",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_incident_opened_at", "opened_at"),
+    )
+
+
+class IncidentEvent(Base):
+    """An append-only line of an incident's history: opened, a message sent or not, recovered."""
+
+    __tablename__ = "incident_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    message: Mapped[str] = mapped_column(Text)
+    #: Set when the line is about a delivery on that channel.
+    channel: Mapped[Channel | None] = mapped_column(enum_type(Channel, "incident_channel"))
+    #: Set on a delivery that failed: the line is an error.
+    error: Mapped[bool] = mapped_column(default=False)
+
+
+class IncidentDelivery(Base):
+    """One message (opened or recovered) of one incident on one channel: sent once, or failed with a reason."""
+
+    __tablename__ = "incident_delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id", ondelete="CASCADE"))
+    notice: Mapped[Notice] = mapped_column(enum_type(Notice, "incident_notice"))
+    channel: Mapped[Channel] = mapped_column(enum_type(Channel, "incident_channel"))
+    state: Mapped[DeliveryState] = mapped_column(
+        enum_type(DeliveryState, "delivery_state"), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: When a sweep claimed it (``sending``): a claim older than the sweep lease is taken again.
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("incident_id", "notice", "channel"),
+        Index("ix_incident_delivery_state", "state"),
+    )
+
+
+class Lease(Base):
+    """A named lease held by one process at a time: the alert sweep's lock, on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Who holds it (host and process id), and until when; ``None`` when free.
+    holder: Mapped[str | None] = mapped_column(String(200))
+    held_until: Mapped[datetime | None]
+    #: When the last holder finished: workers run the next sweep only an interval later.
+    last_run_at: Mapped[datetime | None]

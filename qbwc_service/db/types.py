@@ -77,6 +77,46 @@ class Role(StrEnum):
     SUPPORT = "support"
 
 
+class IncidentRule(StrEnum):
+    """Why an incident opened (``alerts/rules.py`` decides each)."""
+
+    #: No poll for ``QBWC_ALERT_LATE_FACTOR`` poll intervals while work waits, or for ``QBWC_ALERT_SILENT_HOURS``.
+    NOT_POLLING = "not_polling"
+    #: The company's last ``QBWC_ALERT_FAILED_SESSIONS`` Web Connector sessions failed or went quiet.
+    SESSIONS_FAILING = "sessions_failing"
+    #: ``QBWC_ALERT_FAILED_JOBS`` or more of the company's jobs are failed.
+    JOBS_FAILING = "jobs_failing"
+
+
+class Notice(StrEnum):
+    """The two messages an incident sends on each channel, each once."""
+
+    #: The incident opened.
+    OPENED = "opened"
+    #: Its condition cleared.
+    RECOVERED = "recovered"
+
+
+class Channel(StrEnum):
+    """Where incident messages go."""
+
+    WEBHOOK = "webhook"
+    EMAIL = "email"
+
+
+class DeliveryState(StrEnum):
+    """Where one message on one channel is in its life."""
+
+    #: Waiting for the next sweep (again after a failed attempt with attempts left).
+    PENDING = "pending"
+    #: A sweep claimed it and is sending it now.
+    SENDING = "sending"
+    #: The receiver accepted it.
+    SENT = "sent"
+    #: Every attempt failed, or the channel's configuration is wrong; the history says why.
+    FAILED = "failed"
+
+
 def enum_type(cls: type[StrEnum], name: str) -> Enum:
     """A state enum stored by value as a CHECK-constrained string (the same on SQLite and PostgreSQL)."""
     return Enum(
