@@ -76,14 +76,17 @@ def conditions(facts: AlertFacts, now: datetime, limits: Thresholds) -> dict[Inc
         return found
     since = facts.last_poll_at or facts.created_at
     quiet = now - since
-    polled = "polled" if facts.last_poll_at is not None else "polled since it was created"
+    if facts.last_poll_at is not None:
+        silent = f"{facts.name} has not polled for {duration(quiet)}"
+    else:
+        silent = f"{facts.name} has never polled since it was created {duration(quiet)} ago"
     interval = timedelta(minutes=facts.poll_minutes)
     if limits.silent_hours and quiet >= timedelta(hours=limits.silent_hours):
-        found[IncidentRule.NOT_POLLING] = f"{facts.name} has not {polled} for {duration(quiet)}"
+        found[IncidentRule.NOT_POLLING] = silent
     elif limits.late_factor and facts.queued and quiet >= interval * limits.late_factor:
+        wait = "waits" if facts.queued == 1 else "wait"
         found[IncidentRule.NOT_POLLING] = (
-            f"{facts.name} has not {polled} for {duration(quiet)} (it should every "
-            f"{duration(interval)}) while {_jobs(facts.queued)} wait"
+            f"{silent} (it should every {duration(interval)}) while {_jobs(facts.queued)} {wait}"
         )
     k = limits.failed_sessions
     if k and facts.recent_sessions >= k and facts.recent_failed >= k:

@@ -19,24 +19,8 @@ from tests.integration.admin.factories import ADMIN, PASSWORD, done_job, failed_
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 #: Screenshots land in docs/screenshots only when asked (QBWC_UPDATE_SCREENSHOTS=1), so test runs leave the tree clean.
 UPDATE_SCREENSHOTS = os.environ.get("QBWC_UPDATE_SCREENSHOTS") == "1"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's chromium (never a downloaded one), or a skip when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing: run `make chromium` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        found = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield found
-        found.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The admin and support pages: staff login, company connections, the job-queue console."""
+"""The admin and support pages: staff login, the dashboard, company connections, the job-queue console, incidents."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from qbwc_service.alerts.incidents import open_incidents
 from qbwc_service.db.models import Role
-from qbwc_service.web.admin import auth, company_pages, job_pages, public, session_pages
+from qbwc_service.web.admin import (
+    auth,
+    company_pages,
+    dashboard_pages,
+    incident_pages,
+    job_pages,
+    public,
+    session_pages,
+)
 from qbwc_service.web.admin.filters import FILTERS
-from qbwc_service.web.context import services
+from qbwc_service.web.context import get_db, services
 
 __all__ = ["init_app"]
 
@@ -27,7 +36,9 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Register the admin blueprints, the signed-in user, template helpers and error pages."""
-    for bp in (public.bp, auth.bp, company_pages.bp, job_pages.bp, session_pages.bp):
+    blueprints = (public.bp, auth.bp, dashboard_pages.bp, company_pages.bp, job_pages.bp, session_pages.bp,
+                  incident_pages.bp)  # fmt: skip
+    for bp in blueprints:
         app.register_blueprint(bp)
     app.before_request(auth.load_user)
     app.jinja_env.filters.update(FILTERS)
@@ -36,7 +47,11 @@ def init_app(app: Flask) -> None:
     def staff_context() -> dict[str, Any]:
         user = auth.current_user()
         is_admin = user is not None and user.role is Role.ADMIN
-        return {"user": user, "is_admin": is_admin, "signing_key_source": services().signing_key_source}
+        found: dict[str, Any] = {"user": user, "is_admin": is_admin}
+        found["signing_key_source"] = services().signing_key_source
+        if user is not None:  # the banner of open incidents, on every page of a signed-in user
+            found["open_incident_count"], found["open_incidents"] = open_incidents(get_db().connection())
+        return found
 
     @app.after_request
     def security_headers(response: Response) -> Response:

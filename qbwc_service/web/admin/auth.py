@@ -44,6 +44,8 @@ def load_user() -> None:
 def require_user() -> Response | None:
     """``before_request`` hook of the staff blueprints: send anonymous visitors to the login page."""
     if current_user() is None:
+        if request.headers.get("HX-Request"):  # a live part of a page whose sign-in ended: reload into the login
+            return Response("", 401, {"HX-Redirect": url_for("auth.login")})
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return None
 
@@ -77,7 +79,7 @@ def _throttle() -> Throttle:
 def login() -> Any:
     """The login form (signed-in users go straight on)."""
     if current_user() is not None:
-        return redirect(url_for("job_pages.index"))
+        return redirect(url_for("dashboard_pages.index"))
     return render_template("auth/login.html", email="", next=request.args.get("next", ""), error=None)
 
 
@@ -109,7 +111,7 @@ def login_post() -> Any:
     session.clear()
     session["user_id"] = user_id
     log(logging.INFO, "staff_login", email=form.email)
-    return redirect(form.next_url or url_for("job_pages.index"))
+    return redirect(form.next_url or url_for("dashboard_pages.index"))
 
 
 @bp.post("/logout")

@@ -13,8 +13,8 @@ bp = Blueprint("public", __name__)
 
 @bp.get("/")
 def home() -> Any:
-    """Send visitors to the jobs console (which asks anonymous ones to log in)."""
-    return redirect(url_for("job_pages.index"))
+    """Send visitors to the dashboard (which asks anonymous ones to log in)."""
+    return redirect(url_for("dashboard_pages.index"))
 
 
 @bp.get("/support")

@@ -14,7 +14,10 @@ from qbwc_service.db.models import Company, Job, JobEvent, LoginFailure, StaffUs
 from tests.conftest import make_test_app
 from tests.integration.admin.factories import ADMIN, PASSWORD, SUPPORT, failed_job, login
 
-STAFF_PAGES = ["/jobs", "/jobs/1", "/companies", "/companies/1", "/companies/new", "/companies/1/qwc", "/sessions"]
+STAFF_PAGES = [
+    "/dashboard", "/dashboard/live", "/jobs", "/jobs/1", "/companies", "/companies/1", "/companies/new",
+    "/companies/1/qwc", "/sessions", "/incidents", "/incidents/1",
+]  # fmt: skip
 STAFF_ACTIONS = [
     "/jobs/1/retry", "/jobs/1/cancel", "/jobs/1/priority", "/companies/new", "/companies/1/token",
     "/companies/1/enabled", "/companies/1/retry-failed",
@@ -58,9 +61,9 @@ def test_public_pages_need_no_login(client: FlaskClient) -> None:
     assert client.get("/login").status_code == 200
 
 
-def test_home_leads_to_the_jobs_console(admin: FlaskClient) -> None:
-    """The front page sends a signed-in user to the jobs list."""
-    assert admin.get("/").location == "/jobs"
+def test_home_leads_to_the_dashboard(admin: FlaskClient) -> None:
+    """The front page sends a signed-in user to the dashboard."""
+    assert admin.get("/").location == "/dashboard"
 
 
 def test_login_with_the_right_password_opens_the_requested_page(client: FlaskClient, engine: Engine) -> None:
@@ -75,7 +78,7 @@ def test_login_with_the_right_password_opens_the_requested_page(client: FlaskCli
 def test_login_refuses_a_foreign_next_address(client: FlaskClient) -> None:
     """A ``next`` pointing at another site is ignored (no open redirect)."""
     response = client.post("/login", data={"email": ADMIN, "password": PASSWORD, "next": "//evil.example/x"})
-    assert response.location == "/jobs"
+    assert response.location == "/dashboard"
 
 
 def test_wrong_password_is_refused_and_counted(client: FlaskClient, engine: Engine) -> None:

@@ -98,7 +98,7 @@ def test_every_sign_in_holds_whichever_worker_answers(served: Served, sqlite_url
             assert token is not None
             data = {"csrf_token": token.group(1), "email": ADMIN, "password": PASSWORD}
             signed_in = http.post(served.base + "/login", data=data, allow_redirects=False, timeout=30)
-            assert (n, signed_in.status_code, signed_in.headers.get("Location")) == (n, 302, "/jobs")
+            assert (n, signed_in.status_code, signed_in.headers.get("Location")) == (n, 302, "/dashboard")
             for path in SIGNED_IN_PAGES:
                 page = http.get(served.base + path, allow_redirects=False, timeout=30)
                 assert (n, path, page.status_code) == (n, path, 200)
