@@ -49,9 +49,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_gunicorn(
+    url: str, workers: int, log: Path, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gunicorn with ``workers`` on ``url`` (batches of one job, sweeps off unless ``extra_env`` says), and its URL."""
     port = free_port()
-    env = {**os.environ, "QBWC_DATABASE_URL": url, "QBWC_BATCH_SIZE": "1", "QBWC_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "QBWC_DATABASE_URL": url, "QBWC_BATCH_SIZE": "1", "QBWC_LOG_LEVEL": "WARNING",
+           "QBWC_ALERT_SWEEP_SECONDS": "0", **(extra_env or {})}  # fmt: skip
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     proc = subprocess.Popen(
         [gunicorn, "-c", "python:qbwc_service.gunicorn_conf", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
