@@ -95,6 +95,12 @@ def test_accounts_reach_no_flask() -> None:
         assert _offending(module, ("flask", "werkzeug", "spyne", "qbwc_service.web")) == [], module
 
 
+def test_alerts_reach_no_web_soap_or_cli() -> None:
+    """The alert sweep runs in a worker thread and from cron: it imports nothing of Flask, the web, SOAP or the CLI."""
+    for module in [m for m in _modules() if m.startswith("qbwc_service.alerts")]:
+        assert _offending(module, WEB_SOAP_CLI) == [], module
+
+
 def test_builders_reach_nothing_of_the_service() -> None:
     """qbxml_builders imports nothing of the service, SQLAlchemy, Flask or Spyne."""
     for module in [m for m in _modules() if m.startswith("qbxml_builders")]:
