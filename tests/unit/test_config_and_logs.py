@@ -31,6 +31,8 @@ def test_bad_settings_are_named() -> None:
         load_settings(environ={"QBWC_BATCH_SIZE": "many"})
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings({"nonsense": 1}, environ={})
+    with pytest.raises(ConfigError, match="QBWC_SMTP_SECURITY must be none, starttls or tls, not 'ssl'"):
+        load_settings(environ={"QBWC_SMTP_SECURITY": "ssl"})
 
 
 def test_redaction_masks_secrets_in_text_and_facts() -> None:
@@ -39,10 +41,11 @@ def test_redaction_masks_secrets_in_text_and_facts() -> None:
     assert "hunter2" not in redact("password=hunter2 token: abc")
     assert "abcdefghijklmnopqrstuvwxyz" not in redact("key qbwc_abcdefghijklmnopqrstuvwxyz123")
     record = logging.LogRecord("qbwc", logging.INFO, __file__, 1, "authenticate", None, None)
-    record.facts = {"token": "s3cret", "username": "joe"}
+    record.facts = {"token": "s3cret", "username": "joe", "webhook_secret": "whsec-1", "smtp_password": "pw-2"}
     RedactingFilter().filter(record)
     line = FactsFormatter().format(record)
     assert "s3cret" not in line and 'username="joe"' in line and "[redacted]" in line
+    assert "whsec-1" not in line and "pw-2" not in line
 
 
 @pytest.mark.parametrize(("request_id", "job_id"), [("12", 12), ("12.3", 12), ("", None), (None, None), ("abc", None)])

@@ -70,7 +70,7 @@ def overview(db: Session, now: datetime) -> Overview:
                 c, counts.get(c.id, {}), facts[c.id], assess(facts[c.id], now), queued_at.get(first) if first else None
             )
         )
-    lines.sort(key=lambda line: (ATTENTION[line.health.health], line.company.name))
+    lines.sort(key=lambda line: (ATTENTION.get(line.health.health, len(ATTENTION)), line.company.name))
     totals = {state: sum(line.counts.get(state, 0) for line in lines) for state in JobState}
     oldest = None
     if first_ids:
