@@ -306,6 +306,7 @@ def test_company_page_shows_the_schedule_and_what_waits(
     queue(engine, "Ann", "Bob", "Cy")
     page = staff_client.get(f"/companies/{cid}").get_data(as_text=True)
     assert "Syncs daily at 22:00 (America/Chicago)" in page
+    assert "acme now syncs daily at 22:00 (America/Chicago)." in page  # the flash of the save
     assert "next sync at 2026-01-05 22:00 CST (America/Chicago), 2026-01-06 04:00 UTC" in page
     assert "3 queued jobs wait for it" in page and ">Sync now</button>" in page
     clock.shift(timedelta(seconds=1))

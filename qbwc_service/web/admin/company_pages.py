@@ -224,7 +224,7 @@ def set_schedule(company_id: int) -> Any:
     try:
         mode = schedule.parse_mode(typed["mode"])
         daily = mode is schedule.SyncMode.DAILY
-        schedule.set_schedule(
+        saved = schedule.set_schedule(
             db.connection(), company.name, mode, at=typed["at"] if daily else None,
             time_zone=typed["time_zone"] if daily else None,
         )  # fmt: skip
@@ -232,7 +232,7 @@ def set_schedule(company_id: int) -> Any:
         db.rollback()
         return _detail(company, schedule_form=typed, schedule_error=str(exc))
     db.commit()
-    shown = schedule.describe(schedule.read_schedule(_company_or_404(company_id)), utcnow(), waiting=0)
+    shown = schedule.describe(saved, utcnow(), waiting=0)
     log(logging.INFO, "schedule_set", company=company.name, mode=shown["mode"], by=actor())
     flash(f"{company.name} now syncs {shown['summary']}.", "ok")
     return redirect(url_for(".detail", company_id=company_id))
