@@ -474,7 +474,7 @@ def in_message(candidates: Sequence[Candidate], *, limit: int) -> list[LeasedJob
                 continue
             dep = placed.get(d)
             name = creates(dep.kind, dep.payload) if dep is not None else None
-            if name is None or any(r.job_id == d and r.wants != "ListID" for r in job_refs(c.job.payload)):
+            if name is None or any(r.job_id == d and not r.by_name for r in job_refs(c.job.payload)):
                 return False
             known[d] = {"FullName": name}
         job = c.job
