@@ -59,7 +59,7 @@ def held_jobs(rows: Iterable[Any]) -> dict[int, HeldJob]:
         if r.dep_id is None:
             continue
         after, named, known = edges.setdefault(r.id, ([], set(), {}))
-        if r.dep_state == JobState.IN_FLIGHT:
+        if r.dep_in_message:
             after.append(r.dep_id)
         if r.dep_ref:
             named.add(r.dep_id)

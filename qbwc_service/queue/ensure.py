@@ -280,7 +280,8 @@ def ensure_kind(prefix: str, add: RequestKind) -> JobKind:
 
     def steps(state: StepState, version: str, country: str) -> etree._Element:
         if _phase(state) == "add":
-            return add.build(typed_model(add, state.payload, as_kind=name), version=version, country=country)
+            model = typed_model(add, state.payload, as_kind=name, stored=True)
+            return add.build(model, version=version, country=country)
         return first(state.payload, version, country)
 
     def take_answer(state: StepState, response: QBResponse) -> Step:

@@ -197,7 +197,7 @@ def _typed_kind(spec: RequestKind) -> JobKind:
         return typed_clean(spec, payload)
 
     def build(payload: Mapping[str, Any], version: str, country: str) -> etree._Element:
-        return spec.build(typed_model(spec, payload), version=version, country=country)
+        return spec.build(typed_model(spec, payload, stored=True), version=version, country=country)
 
     def reference(payload: Mapping[str, Any]) -> str | None:
         return spec.reference(typed_model(spec, stand_in(payload)[0]))

@@ -152,10 +152,17 @@ class JobKind:
         return self.steps(state, version, country)
 
 
-def typed_model(spec: RequestKind, payload: Mapping[str, Any], *, as_kind: str | None = None) -> BaseModel:
-    """The payload validated as ``spec``'s model; faults become :class:`PayloadError` (named ``as_kind``)."""
+def typed_model(
+    spec: RequestKind, payload: Mapping[str, Any], *, as_kind: str | None = None, stored: bool = False
+) -> BaseModel:
+    """The payload validated as ``spec``'s model; faults become :class:`PayloadError` (named ``as_kind``).
+
+    ``stored``: the payload is as :func:`typed_clean` stored it (its ``{"job": N}`` refs
+    resolved, if any), so the checks a stored payload passed already are not run again
+    (``validate_payload(stored=True)``). Types and lengths are checked all the same.
+    """
     try:
-        return validate_payload(spec.name, dict(payload))
+        return validate_payload(spec.name, dict(payload), stored=stored)
     except PayloadValidationError as exc:
         raise PayloadError(as_kind or spec.name, exc.errors) from exc
 

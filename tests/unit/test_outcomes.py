@@ -263,9 +263,17 @@ def test_held_jobs_gather_each_jobs_edges() -> None:
 
     base = {"kind": "invoice_add", "payload": {}, "step": 0, "attempts": 1, "max_attempts": 5, "progress": None}
     rows = [
-        Row(id=7, dep_id=None, dep_ref=None, dep_state=None, dep_result=None, **base),
-        Row(id=8, dep_id=3, dep_ref=True, dep_state=JobState.DONE, dep_result={"ListID": "L3"}, **base),
-        Row(id=8, dep_id=7, dep_ref=False, dep_state=JobState.IN_FLIGHT, dep_result=None, **base),
+        Row(id=7, dep_id=None, dep_ref=None, dep_in_message=None, dep_state=None, dep_result=None, **base),
+        Row(
+            id=8,
+            dep_id=3,
+            dep_ref=True,
+            dep_in_message=False,
+            dep_state=JobState.DONE,
+            dep_result={"ListID": "L3"},
+            **base,
+        ),
+        Row(id=8, dep_id=7, dep_ref=False, dep_in_message=True, dep_state=JobState.IN_FLIGHT, dep_result=None, **base),
     ]
     held = outcomes.held_jobs(rows)
     assert (held[7].after, held[7].named, held[7].known) == ((), frozenset(), None)
