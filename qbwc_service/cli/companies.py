@@ -114,3 +114,20 @@ def company_enable(state: CliState, name: str) -> None:
     with state.engine.begin() as conn:
         companies.set_enabled(conn, name, True)
     state.emit({"name": name, "enabled": True}, f"{name} enabled")
+
+
+@company.command("reset")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept with who did it).")
+@pass_state
+def company_reset(state: CliState, name: str, reason: str) -> None:
+    """Reset the integration: cancel queued work, forget the mapping; QuickBooks and history are kept."""
+    from qbwc_service.workflows.setup.reset import reset
+
+    with state.engine.begin() as conn:
+        done = reset(conn, name, actor="cli", reason=reason)
+    state.emit(
+        done,
+        f"{name} reset: {done['cancelled']} queued jobs cancelled, {done['forgotten']} mapping entries forgotten; "
+        "setup is required again (nothing was deleted in QuickBooks)",
+    )
