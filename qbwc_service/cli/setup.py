@@ -106,7 +106,8 @@ def setup_show(state: CliState, name: str) -> None:
         if shown["setup_required"]:
             head += ", setup required"
     lines = [head] + [
-        f"{s['position']:>3} {s['state']:<13} {s['name']}: {s['message']}" + (f" [{s['list_id']}]" if s["list_id"] else "")
+        f"{s['position']:>3} {s['state']:<13} {s['name']}: {s['message']}"
+        + (f" [{s['list_id']}]" if s["list_id"] else "")
         for s in shown["steps"]
-    ]  # fmt: skip
+    ]
     state.emit(shown, "\n".join(lines))
