@@ -75,7 +75,7 @@ class ItemType(StrEnum):
     DISCOUNT = "discount"
 
 
-Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^:]*\S[^:]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX, pattern=r"^[^:]*[^:\s][^:]*$")]
 
 
 class _Strict(BaseModel):
