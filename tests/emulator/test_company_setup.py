@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from qbwc_service.accounts import companies
 from qbwc_service.db.models import Job, JobState
@@ -17,6 +17,7 @@ from qbwc_service.simulator import CompanyFacts, QuickBooksEmulator
 from qbwc_service.simulator.webconnector import Outcome, WebConnector
 from qbwc_service.workflows.setup import kinds, mapping, profile, profiles, reset, runs
 from tests.conftest import LiveServer, make_test_app
+from tests.emulator.test_end_to_end import engine_of
 
 #: What a run of the default shop profile makes sure of: 10 accounts, agency, 2 codes, tax item, 8 items.
 ENTRIES = 22
@@ -30,12 +31,6 @@ def service(sqlite_url: str) -> Iterator[tuple[Flask, str]]:
     with LiveServer(app) as server:
         yield app, server.url + "/qbwc"
     app.extensions["qbwc"].engine.dispose()
-
-
-def engine_of(app: Flask) -> Engine:
-    """The service's database engine."""
-    found: Engine = app.extensions["qbwc"].engine
-    return found
 
 
 class Shop:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from qbwc_service.db.models import Company
 from qbwc_service.errors import Conflict
 from qbwc_service.logs import log
 from qbwc_service.web.admin.auth import actor, require_user
+from qbwc_service.web.admin.company_pages import company_or_404
 from qbwc_service.web.context import get_db, services
 from qbwc_service.workflows.setup import profile as model
 from qbwc_service.workflows.setup import profiles, reset, runs
@@ -24,13 +25,6 @@ bp.before_request(require_user)
 #: The labels of the step states, and their badge colours (the job states' classes).
 STATE_CLASS = {"waiting": "queued", "done": "done", "already there": "done", "failed": "failed",
                "cancelled": "cancelled"}  # fmt: skip
-
-
-def _company_or_404(company_id: int) -> Company:
-    found = get_db().get(Company, company_id)
-    if found is None:
-        abort(404, f"There is no company connection number {company_id}.")
-    return found
 
 
 def _page(
@@ -60,7 +54,7 @@ def name_choices(conn: Any, company_id: int) -> dict[str, list[str]]:
 @bp.get("/<int:company_id>/setup")
 def setup(company_id: int) -> Any:
     """The profile form, and the current run's steps with their states and progress."""
-    return _page(_company_or_404(company_id))
+    return _page(company_or_404(company_id))
 
 
 def read_form(form: MultiDict[str, str], base: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +90,7 @@ def read_form(form: MultiDict[str, str], base: dict[str, Any]) -> dict[str, Any]
 @bp.post("/<int:company_id>/setup/profile")
 def save_profile(company_id: int) -> Any:
     """Save the form as a new version of the profile (or say what is wrong, keeping what was typed)."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     db = get_db()
     conn = db.connection()
     body = read_form(request.form, model.to_json(profiles.current(conn, company.id)[1]))
@@ -117,7 +111,7 @@ def save_profile(company_id: int) -> Any:
 @bp.post("/<int:company_id>/setup/run")
 def run(company_id: int) -> Any:
     """Queue a setup run: the Web Connector's next run carries it out."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     db = get_db()
     try:
         run_id = runs.start(db.connection(), company.id, actor=actor(), max_attempts=services().settings.max_attempts)
@@ -134,7 +128,7 @@ def run(company_id: int) -> Any:
 @bp.post("/<int:company_id>/reset")
 def reset_company(company_id: int) -> Any:
     """Reset the company's integration, with the reason given (support staff and admins)."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     db = get_db()
     try:
         done = reset.reset(db.connection(), company.id, actor=actor(), reason=request.form.get("reason", ""))
