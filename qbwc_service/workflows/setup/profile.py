@@ -295,7 +295,7 @@ def validate(data: Any) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError([_problem(e) for e in exc.errors()]) from None
+        raise ProfileError([line for e in exc.errors() for line in _problem(e).split("; ")]) from None
 
 
 def _problem(error: Any) -> str:
