@@ -50,7 +50,7 @@ def test_rules_across_fields_are_each_named() -> None:
     data["sales_tax"]["agency"] = None
     with pytest.raises(profile.ProfileError) as refused:
         profile.validate(data)
-    assert len(refused.value.errors) == 4
+    assert len(refused.value.errors) == 5  # parts and tires both need cogs
     text = str(refused.value)
     assert "'A Very Long Prefix Labor and Diagnostics' is longer than 31 characters" in text
     assert "line_kinds.part.expense_account: the account role cogs is not in accounts" in text
