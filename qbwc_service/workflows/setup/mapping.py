@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from qbwc_service.db import prepared
-from qbwc_service.db.models import Job, ResolvedEntry, utcnow
+from qbwc_service.db.models import Job, ResolvedEntry, SetupRun, SetupStep, utcnow
 from qbwc_service.db.prepared import Executor
 from qbwc_service.errors import NotFound
 
@@ -66,7 +66,13 @@ def sales_tax(part: str) -> str:
 
 @functools.cache
 def _company_of_stmt() -> Any:
-    return select(J.c.company_id).where(J.c.id == bindparam("p_job"))
+    """The company of a setup step's job, when its run still counts (no reset set it aside since)."""
+    step, run = SetupStep.metadata.tables["setup_step"], SetupRun.metadata.tables["setup_run"]
+    return (
+        select(J.c.company_id)
+        .select_from(J.join(step, step.c.job_id == J.c.id).join(run, run.c.id == step.c.run_id))
+        .where(J.c.id == bindparam("p_job"), run.c.reset_id.is_(None))
+    )
 
 
 @functools.cache
@@ -84,7 +90,10 @@ def _insert_stmt() -> Any:
 
 
 def record(conn: Executor, job_id: int, records: Sequence[Mapping[str, Any]]) -> None:
-    """Record what a setup step resolved (``{"entry", "ListID", "FullName"}``), replacing what the entry had."""
+    """Record what a setup step resolved (``{"entry", "ListID", "FullName"}``), replacing what the entry had.
+
+    A step of a run that a reset set aside while it was in flight records nothing.
+    """
     rows = prepared.fetch(conn, _company_of_stmt(), {"p_job": job_id})
     if not rows:
         return
