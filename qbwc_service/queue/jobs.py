@@ -385,6 +385,14 @@ def has_work(conn: Executor, company_id: int, ticket: str) -> bool:
     return bool(row[0])
 
 
+def held_back(conn: Connection, ticket: str) -> str | None:
+    """What a job held back from the session ``ticket`` waits for (see :class:`Outcome` ``hold``), if any."""
+    found = conn.execute(
+        select(J.c.error).where(J.c.ticket == ticket, J.c.state == _QUEUED, J.c.error.is_not(None)).order_by(J.c.id)
+    ).scalar()
+    return str(found) if found else None
+
+
 def session_candidates(
     conn: Executor, ticket: str, *, limit: int, now: datetime | None = None
 ) -> tuple[Any, list[LeasedJob]]:

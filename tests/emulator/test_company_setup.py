@@ -14,7 +14,7 @@ from qbwc_service.accounts import companies
 from qbwc_service.db.models import Job, JobState
 from qbwc_service.queue.retry import RetryPolicy
 from qbwc_service.simulator import CompanyFacts, QuickBooksEmulator
-from qbwc_service.simulator.webconnector import Outcome, WebConnector
+from qbwc_service.simulator.webconnector import Outcome, SessionReport, WebConnector
 from qbwc_service.workflows.setup import kinds, mapping, profile, profiles, reset, runs
 from tests.conftest import LiveServer, make_test_app
 from tests.emulator.test_end_to_end import engine_of
@@ -42,6 +42,7 @@ class Shop:
             self.company = companies.create_company(conn, name, f"{name}-qbwc")
         self.qb = QuickBooksEmulator(facts)
         self.connector = WebConnector(url, self.company.username, self.company.token, self.qb)
+        self.report: SessionReport | None = None
 
     def start(self) -> int:
         with self.engine.begin() as conn:
@@ -54,7 +55,7 @@ class Shop:
     def session(self) -> list[str]:
         """One Web Connector run; the requests QuickBooks answered in it (by name)."""
         before = len(self.qb.history)
-        report = self.connector.run_session()
+        self.report = report = self.connector.run_session()
         assert report.outcome in (Outcome.DONE, Outcome.NONE), report
         return [h.request for h in self.qb.history[before:]]
 
@@ -88,6 +89,9 @@ def test_sales_tax_off_stops_before_anything_else_then_proceeds_once_it_is_on(sh
     assert {s["state"] for s in shop.show()["steps"]} == {"waiting"}
     assert shop.count() == before
 
+    assert shop.report is not None and kinds.SALES_TAX_STEPS in (
+        shop.report.close_message or ""
+    )  # the Web Connector shows it too
     assert shop.session() == ["PreferencesQueryRq"]  # it checks again by itself at the next session
     assert shop.count() == before
 
