@@ -1,7 +1,7 @@
 """company setup: integration profiles, setup runs and steps, the resolved mapping, resets
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-02 02:40:00
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
@@ -22,7 +22,7 @@ from alembic import op
 
 
 revision = '0008'
-down_revision = '0007'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -36,6 +36,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Serve the SOAP endpoint (/qbwc), the JSON API and the admin pages with gunicorn.",
     ),
     "setup": ("qbwc_service.cli.setup:setup", "Company setup: make sure QuickBooks has what the profile names."),
+    "sync-now": (
+        "qbwc_service.cli.schedule:sync_now",
+        "Send a company's waiting work at the Web Connector's next poll, whatever its schedule.",
+    ),
     "simulate": (
         "qbwc_service.cli.simulate:simulate",
         "Create companies, queue a realistic mix of work and run simulated Web Connectors.",
