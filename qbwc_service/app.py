@@ -19,6 +19,7 @@ from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.qbwc.soap import make_soap_app
 from qbwc_service.web import admin, context
 from qbwc_service.web.api import bp as api_bp
+from qbwc_service.workflows import setup as company_setup
 
 #: Where the application keeps its :class:`~qbwc_service.qbwc.protocol.Protocol` (tests reach it here).
 PROTOCOL_EXTENSION = "qbwc_protocol"
@@ -27,6 +28,7 @@ PROTOCOL_EXTENSION = "qbwc_protocol"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI application; ``config`` overrides settings (lower-case names)."""
     settings = load_settings(config)
+    company_setup.register_kinds()
     logs.configure(settings.log_level)
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     protocol = Protocol(engine, settings)

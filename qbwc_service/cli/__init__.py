@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "enqueue": ("qbwc_service.cli.jobs:enqueue", "Queue a job of KIND for COMPANY."),
     "job": ("qbwc_service.cli.jobs:job", "Act on one job."),
     "jobs": ("qbwc_service.cli.jobs:list_jobs", "List jobs, newest first."),
+    "profile": (
+        "qbwc_service.cli.setup:profile",
+        "A company's integration profile: line kinds, account roles and sales tax.",
+    ),
     "qbxml": ("qbwc_service.cli.qbxml:qbxml", "Preview the qbXML the service sends and read QuickBooks' answers."),
     "requeue-stalled": (
         "qbwc_service.cli.jobs:requeue_stalled",
@@ -32,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "qbwc_service.cli.serve:serve",
         "Serve the SOAP endpoint (/qbwc), the JSON API and the admin pages with gunicorn.",
     ),
+    "setup": ("qbwc_service.cli.setup:setup", "Company setup: make sure QuickBooks has what the profile names."),
     "sync-now": (
         "qbwc_service.cli.schedule:sync_now",
         "Send a company's waiting work at the Web Connector's next poll, whatever its schedule.",

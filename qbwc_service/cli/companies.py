@@ -172,3 +172,20 @@ def company_schedule(
         schedule.set_schedule(conn, name, mode, at=at, time_zone=time_zone)
         shown = schedule.show(conn, name)
     state.emit({"name": name, "schedule": shown}, schedule_text(name, shown))
+
+
+@company.command("reset")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (kept with who did it).")
+@pass_state
+def company_reset(state: CliState, name: str, reason: str) -> None:
+    """Reset the integration: cancel queued work, forget the mapping; QuickBooks and history are kept."""
+    from qbwc_service.workflows.setup.reset import reset
+
+    with state.engine.begin() as conn:
+        done = reset(conn, name, actor="cli", reason=reason)
+    state.emit(
+        done,
+        f"{name} reset: {done['cancelled']} queued jobs cancelled, {done['forgotten']} mapping entries forgotten; "
+        "setup is required again (nothing was deleted in QuickBooks)",
+    )

@@ -42,11 +42,13 @@ __all__ = [
     "Base",
     "Channel",
     "Company",
+    "CompanyReset",
     "DeliveryState",
     "Incident",
     "IncidentDelivery",
     "IncidentEvent",
     "IncidentRule",
+    "IntegrationProfile",
     "Job",
     "JobEvent",
     "JobState",
@@ -54,8 +56,11 @@ __all__ = [
     "LoginFailure",
     "Notice",
     "QbwcSession",
+    "ResolvedEntry",
     "Role",
     "SessionState",
+    "SetupRun",
+    "SetupStep",
     "StaffUser",
     "SyncMode",
     "UTCDateTime",
@@ -321,6 +326,87 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntegrationProfile(Base):
+    """One version of a company's integration profile (what setup makes sure QuickBooks has).
+
+    Every change is a new row: the highest ``version`` is the profile in force.
+    """
+
+    __tablename__ = "integration_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    #: The profile, as its JSON Schema describes it (``qbwc-service profile schema``).
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Who saved it: ``cli``, ``api:<key name>`` or a staff user's e-mail.
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("company_id", "version"),)
+
+
+class SetupRun(Base):
+    """One run of company setup: the jobs that make sure each entry of the profile is in QuickBooks."""
+
+    __tablename__ = "setup_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    #: The profile version the run was planned from.
+    profile_version: Mapped[int | None] = mapped_column(Integer)
+    started_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The reset that set this run aside (its ListIDs no longer count); None while it counts.
+    reset_id: Mapped[int | None] = mapped_column(ForeignKey("company_reset.id", ondelete="SET NULL"))
+
+
+class SetupStep(Base):
+    """One step of a setup run: a profile entry and the job that makes sure of it."""
+
+    __tablename__ = "setup_step"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("setup_run.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The profile entry (``preferences``, ``account:income``, ``line_kind:labor``, ``sales_tax:agency``).
+    entry: Mapped[str] = mapped_column(String(80))
+    label: Mapped[str] = mapped_column(String(200))
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), index=True)
+
+
+class ResolvedEntry(Base):
+    """The company's resolved mapping: the QuickBooks list entry a profile entry stands for.
+
+    Written when a setup step is done (in the same transaction), forgotten by a reset.
+    Business documents post against these ListIDs (:mod:`qbwc_service.workflows.setup.mapping`).
+    """
+
+    __tablename__ = "resolved_entry"
+
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), primary_key=True)
+    entry: Mapped[str] = mapped_column(String(80), primary_key=True)
+    list_id: Mapped[str | None] = mapped_column(String(40))
+    full_name: Mapped[str | None] = mapped_column(String(209))
+    #: The job that found or created it.
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id", ondelete="SET NULL"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CompanyReset(Base):
+    """A reset of a company's integration: who did it, why, and what it set aside (history is kept)."""
+
+    __tablename__ = "company_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Queued jobs cancelled and mapping entries forgotten.
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    forgotten: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Incident(Base):

@@ -19,7 +19,7 @@ from qbwc_service.db.models import JobState
 from qbwc_service.errors import PayloadError, UnknownKind
 from qbwc_service.qbwc import lost_replies
 from qbwc_service.queue.jobs import Outcome, dependency_failed, lost_reply_mark
-from qbwc_service.queue.kinds import Done, Failed, JobKind, Next, StepState, creates, get_kind, resolve_refs
+from qbwc_service.queue.kinds import Done, Failed, JobKind, Later, Next, StepState, creates, get_kind, resolve_refs
 from qbwc_service.queue.retry import Action, RetryPolicy
 from qbxml_builders import QBResponse
 
@@ -246,6 +246,12 @@ def of_answer(
     step = kind.take_answer(state, rs)
     if isinstance(step, Failed):
         return Outcome(job.id, JobState.FAILED, error=step.error, **common)
+    if isinstance(step, Later):
+        # Back to the queue, held back from this session (see Outcome.hold): the next session sends it again.
+        return Outcome(
+            job.id, JobState.QUEUED, count_attempt=False, error=step.message, message=step.message, hold=True,
+            **common,
+        )  # fmt: skip
     if isinstance(step, Next):
         return Outcome(
             job.id, JobState.QUEUED, count_attempt=False, set_progress=True, progress=step.progress,

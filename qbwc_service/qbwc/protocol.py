@@ -292,7 +292,9 @@ class Protocol:
             summary += f", {waiting} to retry"
         if row.failed:
             summary += ". Failed jobs are listed in the support console."
-        return summary + "."
+        with self.engine.connect() as conn:
+            waiting = jobs.held_back(conn, ticket)  # something only a person can change in QuickBooks
+        return summary + "." + (f" {waiting}" if waiting else "")
 
     # -- interactive mode (not used by this service, but answered) -----------------------
 

@@ -244,10 +244,16 @@ def _count_ready_stmt() -> Any:
     return select(func.count()).select_from(J).where(_ready_clause())
 
 
+def _not_held_back(table: Any = J) -> Any:
+    """Not held back from the session ``:p_ticket``: a queued job keeps the ticket of the session
+    it waits out (:class:`Outcome` ``hold``), and goes again in the next one."""
+    return or_(table.c.ticket.is_(None), table.c.ticket != bindparam("p_ticket"))
+
+
 @functools.cache
 def _has_work_stmt() -> Any:
     held = exists().where(J.c.state == _IN_FLIGHT, J.c.ticket == bindparam("p_ticket"))
-    return select(or_(exists().where(_ready_clause()), held))
+    return select(or_(exists().where(_ready_clause(), _not_held_back()), held))
 
 
 @functools.cache
@@ -273,7 +279,7 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
                J.c.max_attempts, J.c.step, J.c.progress)
         .where(
             J.c.company_id == company.scalar_subquery(), J.c.state == _QUEUED,
-            or_(J.c.not_before.is_(None), J.c.not_before <= now),
+            or_(J.c.not_before.is_(None), J.c.not_before <= now), _not_held_back(),
             ~blocked.where(D.c.job_id == J.c.id, blocker.c.state != _DONE if strict else ~may_go),
         )
         .order_by(J.c.priority.desc(), J.c.id)
@@ -337,11 +343,12 @@ def _fail_queued_stmt() -> Any:
 
 
 @functools.cache
-def _settle_stmt(with_progress: bool = False, advance: bool = False) -> Any:
+def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool = False) -> Any:
     """One guarded UPDATE for every outcome: in flight for this ticket, to the outcome's state.
 
     ``with_progress``: the outcome also replaces the job's ``progress``; ``advance``: the job
-    goes on to its next step.
+    goes on to its next step; ``hold``: the queued job keeps the ticket, so that this session
+    does not send it again (the next one does).
     """
     now = bindparam("p_now", type_=J.c.updated_at.type)
     stmt = (
@@ -350,7 +357,7 @@ def _settle_stmt(with_progress: bool = False, advance: bool = False) -> Any:
         .values(
             state=bindparam("p_state", type_=J.c.state.type),
             updated_at=now,
-            ticket=None,
+            ticket=bindparam("p_ticket") if hold else None,
             leased_at=None,
             status_code=bindparam("p_code", type_=J.c.status_code.type),
             status_severity=bindparam("p_severity", type_=J.c.status_severity.type),
@@ -380,6 +387,14 @@ def has_work(conn: Executor, company_id: int, ticket: str) -> bool:
     params = {"p_company": company_id, "p_now": utcnow(), "p_ticket": ticket}
     (row,) = prepared.fetch(conn, _has_work_stmt(), params)
     return bool(row[0])
+
+
+def held_back(conn: Connection, ticket: str) -> str | None:
+    """What a job held back from the session ``ticket`` waits for (see :class:`Outcome` ``hold``), if any."""
+    found = conn.execute(
+        select(J.c.error).where(J.c.ticket == ticket, J.c.state == _QUEUED, J.c.error.is_not(None)).order_by(J.c.id)
+    ).scalar()
+    return str(found) if found else None
 
 
 def session_candidates(
@@ -587,6 +602,9 @@ class Outcome:
     records: tuple[dict[str, Any], ...] = ()
     #: How much of the job is done (0 to 1) when it goes on to another step: the percentage moves.
     share: float | None = None
+    #: Back to the queue but not in this session: it waits for something a person changes in
+    #: QuickBooks (:class:`~qbwc_service.queue.steps.Later`) and is sent again in the next session.
+    hold: bool = False
 
 
 def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: str = "qbwc") -> list[int]:
@@ -598,7 +616,7 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
     of its jobs read back to tell which moved.
     """
     now = utcnow()
-    groups: dict[tuple[bool, bool], list[tuple[Outcome, dict[str, Any]]]] = {}
+    groups: dict[tuple[bool, bool, bool], list[tuple[Outcome, dict[str, Any]]]] = {}
     for o in outcomes:
         done = o.to_state is JobState.DONE
         params: dict[str, Any] = {
@@ -612,7 +630,7 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
         }  # fmt: skip
         if o.set_progress:
             params["p_progress"] = o.progress
-        groups.setdefault((o.set_progress, o.advance), []).append((o, params))
+        groups.setdefault((o.set_progress, o.advance, o.hold and o.to_state is JobState.QUEUED), []).append((o, params))
     moved: set[int] = set()
     for shape, batch in groups.items():
         changed = prepared.execute_many(conn, _settle_stmt(*shape), [params for _, params in batch])
@@ -644,7 +662,9 @@ def _moved_stmt() -> Any:
 def _moved_at(conn: Executor, outcome: Outcome, now: datetime) -> bool:
     """Whether :func:`settle` just moved this job (read back after a batch changed fewer rows than it held)."""
     rows = prepared.fetch(conn, _moved_stmt(), {"p_id": outcome.job_id})
-    return bool(rows) and rows[0].state == outcome.to_state and rows[0].ticket is None and rows[0].updated_at == now
+    row = rows[0] if rows else None
+    held = outcome.hold and outcome.to_state is JobState.QUEUED
+    return row is not None and row.state == outcome.to_state and (held or row.ticket is None) and row.updated_at == now
 
 
 def dependency_failed(job_id: int) -> str:

@@ -3,7 +3,8 @@
 A kind is a small state machine. :attr:`JobKind.next_request` builds the request of the
 job's current step (from its payload and ``progress``) and :attr:`JobKind.take_answer`
 reads QuickBooks' answer to it: the job is done (:class:`Done`), goes on to another step
-(:class:`Next`), or has failed in a way only the kind can tell (:class:`Failed`). Answers
+(:class:`Next`), has failed in a way only the kind can tell (:class:`Failed`), or waits for
+the next session (:class:`Later`). Answers
 with a status code in :attr:`JobKind.reads_status` reach the kind too; every other error is
 settled by the retry policy.
 
@@ -82,8 +83,19 @@ class Failed:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class Later:
+    """The job cannot go on before something changes in QuickBooks (a preference only a person can set).
+
+    It goes back to the queue, its attempt not counted, and is sent again in the company's
+    next session, not in this one; ``message`` says what the person must do.
+    """
+
+    message: str
+
+
 #: What a kind makes of an answer it reads.
-Step = Done | Next | Failed
+Step = Done | Next | Failed | Later
 
 
 class PageSink(Protocol):

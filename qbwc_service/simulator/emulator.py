@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 from collections.abc import Callable
@@ -115,6 +116,21 @@ class QuickBooksEmulator:
     def duplicates(self) -> list[Duplicate]:
         """Transactions that were entered more than once (see :meth:`Store.duplicates`)."""
         return self.store.duplicates()
+
+    def set_sales_tax(self, on: bool) -> None:
+        """Turn sales tax on or off, as a person does in QuickBooks' preferences.
+
+        Turned on, the company gets what QuickBooks creates then (the Tax and Non codes and
+        a tax item) when it has none yet.
+        """
+        with self._lock:
+            self.facts = dataclasses.replace(self.facts, sales_tax=on)
+            self.store.facts = self.facts
+            self._txns = Transactions(
+                self.store, self.facts, resolve=self.resolve, special_account=self.special_account
+            )
+            if on and not self.store.records["SalesTaxCode"]:
+                self._seed()
 
     def open_session(self) -> None:
         """Begin a QuickBooks session (BeginSession); iterators start afresh."""

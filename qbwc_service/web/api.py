@@ -11,11 +11,14 @@ from flask import Blueprint, Response, jsonify, request
 
 from qbwc_service.accounts import schedule
 from qbwc_service.accounts.api_keys import api_key_owner
-from qbwc_service.errors import CompanyNotFound, JobNotFound, PayloadError
+from qbwc_service.errors import CompanyNotFound, Conflict, JobNotFound, PayloadError
 from qbwc_service.logs import log
 from qbwc_service.queue import jobs
 from qbwc_service.queue.views import load_job
 from qbwc_service.web.context import services
+from qbwc_service.workflows.setup import profile as setup_profile
+from qbwc_service.workflows.setup import profiles, reset, runs
+from qbwc_service.workflows.setup.profile import ProfileError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -150,3 +153,87 @@ def post_sync_now(name: str, actor: str) -> Any:
         return _error(404, str(exc))
     log(logging.INFO, "sync_now", company=name, by=actor)
     return jsonify(shown)
+
+
+# -- company setup ------------------------------------------------------------------------
+
+
+@bp.get("/profile-schema")
+@require_api_key
+def profile_schema(actor: str) -> Any:
+    """The JSON Schema of an integration profile."""
+    return jsonify(setup_profile.schema())
+
+
+@bp.get("/companies/<name>/profile")
+@require_api_key
+def get_profile(name: str, actor: str) -> Any:
+    """The profile in force (``version`` null: the default) and every saved version."""
+    try:
+        with services().engine.connect() as conn:
+            company = profiles.company_row(conn, name)
+            version, found = profiles.current(conn, company.id)
+            history = profiles.history(conn, company.id)
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    return jsonify({"company": company.name, "version": version, "profile": setup_profile.to_json(found),
+                    "history": history})  # fmt: skip
+
+
+@bp.put("/companies/<name>/profile")
+@require_api_key
+def put_profile(name: str, actor: str) -> Any:
+    """Save a new version of the profile (the body); 422 names each problem."""
+    body = request.get_json(silent=True)
+    try:
+        with services().engine.begin() as conn:
+            company = profiles.company_row(conn, name)
+            version, changed = profiles.save(conn, company.id, body, actor=actor)
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    except ProfileError as exc:
+        return _error(422, str(exc), errors=exc.errors)
+    return jsonify({"company": company.name, "version": version, "changed": changed}), 201 if changed else 200
+
+
+@bp.get("/companies/<name>/setup")
+@require_api_key
+def get_setup(name: str, actor: str) -> Any:
+    """The company's setup: whether it is required, the current run and each step (name, state, message, ListID)."""
+    try:
+        with services().engine.connect() as conn:
+            return jsonify(runs.show(conn, name))
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+
+
+@bp.post("/companies/<name>/setup")
+@require_api_key
+def run_setup(name: str, actor: str) -> Any:
+    """Queue a setup run from the profile in force; the Web Connector's next run carries it out."""
+    try:
+        with services().engine.begin() as conn:
+            runs.start(conn, name, actor=actor, max_attempts=services().settings.max_attempts)
+            shown = runs.show(conn, name)
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    except ProfileError as exc:
+        return _error(422, str(exc), errors=exc.errors)
+    except Conflict as exc:
+        return _error(409, str(exc))
+    return jsonify(shown), 201
+
+
+@bp.post("/companies/<name>/reset")
+@require_api_key
+def reset_company(name: str, actor: str) -> Any:
+    """Reset the company's integration: ``{"reason": ...}`` is required."""
+    body = request.get_json(silent=True)
+    reason = body.get("reason") if isinstance(body, dict) else None
+    try:
+        with services().engine.begin() as conn:
+            return jsonify(reset.reset(conn, name, actor=actor, reason=reason if isinstance(reason, str) else ""))
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    except reset.ResetRefused as exc:
+        return _error(422, str(exc))

@@ -19,6 +19,7 @@ from qbwc_service.web.admin import (
     job_pages,
     public,
     session_pages,
+    setup_pages,
 )
 from qbwc_service.web.admin.filters import FILTERS
 from qbwc_service.web.context import get_db, services
@@ -36,8 +37,8 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Register the admin blueprints, the signed-in user, template helpers and error pages."""
-    blueprints = (public.bp, auth.bp, dashboard_pages.bp, company_pages.bp, job_pages.bp, session_pages.bp,
-                  incident_pages.bp)  # fmt: skip
+    blueprints = (public.bp, auth.bp, dashboard_pages.bp, company_pages.bp, setup_pages.bp, job_pages.bp,
+                  session_pages.bp, incident_pages.bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
     app.before_request(auth.load_user)

@@ -30,7 +30,8 @@ bp.before_request(require_user)
 RECENT = 20
 
 
-def _company_or_404(company_id: int) -> Company:
+def company_or_404(company_id: int) -> Company:
+    """The company connection of that number, or a 404 page."""
     found = get_db().get(Company, company_id)
     if found is None:
         abort(404, f"There is no company connection number {company_id}.")
@@ -89,13 +90,13 @@ def create() -> Any:
         return _new_form(value, {"form": str(exc)}, 409)
     db.commit()
     log(logging.INFO, "company_created", company=created.name, by=actor())
-    return _detail(_company_or_404(created.id), token=created.token, created=True)
+    return _detail(company_or_404(created.id), token=created.token, created=True)
 
 
 @bp.get("/<int:company_id>")
 def detail(company_id: int) -> Any:
     """One connection: health, settings, its Web Connector sessions and its newest jobs."""
-    return _detail(_company_or_404(company_id))
+    return _detail(company_or_404(company_id))
 
 
 def _detail(
@@ -153,7 +154,7 @@ def _detail(
 @admin_only
 def qwc(company_id: int) -> Any:
     """The .qwc file to open in the Web Connector, as a UTF-8 XML download."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     xml = render_qwc(company, services().settings)
     response = Response(xml.encode("utf-8"), content_type=CONTENT_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{qwc_filename(company)}"'
@@ -164,19 +165,19 @@ def qwc(company_id: int) -> Any:
 @admin_only
 def rotate(company_id: int) -> Any:
     """Give the connection a new token (the old one fails at once) and show it once."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     db = get_db()
     token = companies.rotate_token(db.connection(), company.name)
     db.commit()
     log(logging.INFO, "token_rotated", company=company.name, by=actor())
-    return _detail(_company_or_404(company_id), token=token)
+    return _detail(company_or_404(company_id), token=token)
 
 
 @bp.post("/<int:company_id>/enabled")
 @admin_only
 def set_enabled(company_id: int) -> Any:
     """Enable or disable the connection (a disabled one is refused with ``nvu``)."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     enabled = request.form.get("enabled") == "1"
     db = get_db()
     companies.set_enabled(db.connection(), company.name, enabled)
@@ -192,7 +193,7 @@ def set_enabled(company_id: int) -> Any:
 @bp.post("/<int:company_id>/retry-failed")
 def retry_failed(company_id: int) -> Any:
     """Queue every failed job of the connection again."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     db = get_db()
     count = jobs.retry_all_failed(db.connection(), company.id, actor=actor())
     db.commit()
@@ -218,7 +219,7 @@ def _zones() -> list[str]:
 @admin_only
 def set_schedule(company_id: int) -> Any:
     """Set when the connection's queued work goes: every poll, daily at a time in a zone, or manually."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     typed = {key: request.form.get(key, "").strip() for key in ("mode", "at", "time_zone")}
     db = get_db()
     try:
@@ -241,7 +242,7 @@ def set_schedule(company_id: int) -> Any:
 @bp.post("/<int:company_id>/sync-now")
 def sync_now(company_id: int) -> Any:
     """Release the connection's waiting work: it goes at the Web Connector's next poll."""
-    company = _company_or_404(company_id)
+    company = company_or_404(company_id)
     db = get_db()
     schedule.sync_now(db.connection(), company.name)
     db.commit()
