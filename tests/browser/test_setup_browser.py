@@ -17,7 +17,7 @@ from qbwc_service.accounts import companies
 from qbwc_service.queue.retry import RetryPolicy
 from qbwc_service.simulator import CompanyFacts, QuickBooksEmulator
 from qbwc_service.simulator.webconnector import WebConnector
-from tests.browser.test_admin_browser import UPDATE_SCREENSHOTS, browser  # noqa: F401 (the fixture)
+from tests.browser.test_admin_browser import UPDATE_SCREENSHOTS
 from tests.conftest import ROOT, LiveServer, make_test_app
 from tests.integration.admin.factories import ADMIN, PASSWORD, make_user
 
@@ -36,7 +36,7 @@ def service(sqlite_url: str) -> Iterator[tuple[LiveServer, Flask]]:
 
 
 def test_setup_page_from_sales_tax_off_to_done_then_reset(
-    browser: Any,  # noqa: F811 (the fixture imported above)
+    browser: Any,  # the fixture of tests/browser/conftest.py
     service: tuple[LiveServer, Flask],
     tmp_path: Path,
 ) -> None:
