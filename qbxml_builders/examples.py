@@ -91,6 +91,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "item_service_mod": {**_LIST_MOD, "sales_or_purchase_mod": {"price": "99"}},
     "item_service_query": _ITERATE,
+    "item_query": _ITERATE,
     "item_non_inventory_add": {
         "name": "Gift card",
         "manufacturer_part_number": "GC-1",

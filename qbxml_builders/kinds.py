@@ -204,6 +204,7 @@ _ALL: list[RequestKind] = [
         "a sales tax group item (several sales tax items charged together)",
         "sales tax group items",
     ),
+    _kind("item_query", items.ItemQuery, "ItemQuery", "Find items of every type.", body=False),
     *_family(
         "sales_tax_code",
         "SalesTaxCode",

@@ -32,7 +32,7 @@ WSDL = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.wsdl"
 WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
 TABLES = (
     "job_event", "job_dependency", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company",
-    "app_secret",
+    "app_secret", "qb_record",
 )  # fmt: skip
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -111,6 +111,43 @@ class QuickBooksEmulator:
         ident = self.store.by_name(KINDS[kind].namespace, name)
         found = self.store.get(ident) if ident else None
         return found[1] if found and found[0].name == kind else None
+
+    def bulk_add(self, kind: str, rows: Iterable[Data]) -> int:
+        """Add many list entries at once, as a user typing them in would (no qbXML; for big fixtures).
+
+        Each row is an Add's fields (``{"Name": ..., "CompanyName": ...}``), checked as an Add
+        is (names, references, the edition's limit); the first refused one raises
+        :class:`~.store.Reject`. Returns how many were added.
+        """
+        spec = KINDS[kind]
+        if spec.txn:
+            raise ValueError(f"bulk_add adds list entries, not {kind} transactions")
+        added = 0
+        with self._lock:
+            for row in rows:
+                self._add(spec, dict(row))
+                added += 1
+        return added
+
+    def modify(self, kind: str, name: str, **changes: Value) -> Data:
+        """Change a list entry found by FullName, as a user editing it would (new TimeModified)."""
+        with self._lock:
+            found = self.find(kind, name)
+            if found is None:
+                raise KeyError(f"no {kind} called {name!r}")
+            data = {"ListID": found["ListID"], "EditSequence": found["EditSequence"], **changes}
+            return self._mod(KINDS[kind], data)
+
+    def delete(self, kind: str, name: str) -> None:
+        """Delete a list entry found by FullName, as a user deleting it in QuickBooks would."""
+        with self._lock:
+            found = self.find(kind, name)
+            if found is None:
+                raise KeyError(f"no {kind} called {name!r}")
+            ident = str(found["ListID"])
+            del self.store.records[kind][ident]
+            del self.store.kind_of[ident]
+            self.store.names.get(KINDS[kind].namespace, {}).pop(name.lower(), None)
 
     def duplicates(self) -> list[Duplicate]:
         """Transactions that were entered more than once (see :meth:`Store.duplicates`)."""
@@ -324,12 +361,11 @@ class QuickBooksEmulator:
             parts = [data.get(p) for p in ("FirstName", "MiddleName", "LastName")]
             data["Name"] = " ".join(p for p in parts if isinstance(p, str) and p)
         limit = self.facts.effective_name_limit
-        if limit is not None and kind.namespace in ("names", "items") and self.store.count_names_and_items() >= limit:
+        if limit is not None and kind.namespace in ("names", "items") and self.store.count(kind.namespace) >= limit:
             raise Reject(
                 3180,
                 f"There was an error when saving a {label(kind.name)} list element. "
-                f"QuickBooks error message: This file has reached the limit of {limit} "
-                "names and items.",
+                f"QuickBooks error message: This file has reached the limit of {limit} {kind.namespace}.",
             )
         data = self.resolve(kind, data)
         name, full = self._check_name(kind, data, None)
@@ -439,6 +475,11 @@ class QuickBooksEmulator:
                 raise Reject(3391, f'The iteratorID "{iterator_id}" is not valid: it expired or is unknown.')
             return self._page(rs, it, iterator_id)
         ids, missing = self._match(rq, kind_names)
+        meta = rq.get("metaData", "NoMetaData")
+        if meta != "NoMetaData":
+            rs.set("retCount", str(len(ids)))
+            if meta == "MetaDataOnly":
+                return (0, STATUS_OK) if ids else (1, NO_MATCH)
         max_text = rq.findtext(".//MaxReturned")
         limit = int(max_text) if max_text and max_text.isdigit() else None
         if mode == "Start":
@@ -493,13 +534,16 @@ class QuickBooksEmulator:
                     missing.append(name)
             return ids, missing
         flt = _Filter.read(rq, self.store)
-        out = []
+        found = []
         for kind, data in self.store.iter_kind(kind_names):
             if refs and data.get("RefNumber") not in refs:
                 continue
             if flt.accepts(kind, data):
-                out.append(str(data[kind.id_field]))
-        return out, []
+                found.append((kind, data))
+        if not KINDS[kind_names[0]].txn:
+            # QuickBooks returns list entries in name order, as its lists show them.
+            found.sort(key=lambda hit: self.store.name_of(hit[1]).lower())
+        return [str(data[kind.id_field]) for kind, data in found], []
 
     # -- rendering -------------------------------------------------------------------------
 
