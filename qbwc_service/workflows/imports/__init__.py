@@ -17,10 +17,11 @@ from qbwc_service.queue.kinds import JobKind, register
 from qbwc_service.workflows.imports.counts import LIST_COUNTS, ListSizes, list_sizes
 from qbwc_service.workflows.imports.kinds import import_kinds
 from qbwc_service.workflows.imports.lists import LISTS, UnknownList, get_list
-from qbwc_service.workflows.imports.reading import NameConflict, Page, name_conflicts, names, records
+from qbwc_service.workflows.imports.reading import DEFAULT_PAGE, NameConflict, Page, name_conflicts, names, records
 from qbwc_service.workflows.imports.runs import ImportStatus, Started, start_import, status, statuses
 
 __all__ = [
+    "DEFAULT_PAGE",
     "LISTS",
     "ImportStatus",
     "ListSizes",

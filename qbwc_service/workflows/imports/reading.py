@@ -101,6 +101,11 @@ class NameConflict:
     record_ids: tuple[int, ...]
     list_ids: tuple[str | None, ...]
 
+    def to_json(self) -> dict[str, Any]:
+        """The conflict as the API shows it."""
+        return {"list": self.list, "full_name": self.full_name, "record_ids": list(self.record_ids),
+                "list_ids": list(self.list_ids)}  # fmt: skip
+
 
 def name_conflicts(conn: Connection, company_id: int, list_name: str | None = None) -> list[NameConflict]:
     """Every name held by more than one record of a list (a name reused in QuickBooks after a rename, ...)."""
