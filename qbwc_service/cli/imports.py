@@ -53,7 +53,8 @@ def import_list(state: CliState, company_name: str, list_name: str, full: bool, 
     """Import a list of a company from QuickBooks (never deletes).
 
     LIST is customers, items, vendors, accounts, sales_tax_items or sales_tax_codes. The first
-    import of a list reads every record; later imports bring what changed since the last one. A terminal shows a progress bar until
+    import of a list reads every record; later imports bring what changed since the last one.
+    A terminal shows a progress bar until
     the import ends (Ctrl-C stops watching, not the import); --json prints one JSON document.
     """
     from qbwc_service import workflows

@@ -534,16 +534,16 @@ class QuickBooksEmulator:
                     missing.append(name)
             return ids, missing
         flt = _Filter.read(rq, self.store)
-        found = []
+        hits: list[tuple[Kind, Data]] = []
         for kind, data in self.store.iter_kind(kind_names):
             if refs and data.get("RefNumber") not in refs:
                 continue
             if flt.accepts(kind, data):
-                found.append((kind, data))
+                hits.append((kind, data))
         if not KINDS[kind_names[0]].txn:
             # QuickBooks returns list entries in name order, as its lists show them.
-            found.sort(key=lambda hit: self.store.name_of(hit[1]).lower())
-        return [str(data[kind.id_field]) for kind, data in found], []
+            hits.sort(key=lambda hit: self.store.name_of(hit[1]).lower())
+        return [str(data[kind.id_field]) for kind, data in hits], []
 
     # -- rendering -------------------------------------------------------------------------
 

@@ -174,8 +174,10 @@ def list_records(name: str, list_name: str, actor: str) -> Any:
         after = int(args["after"]) if args.get("after") else None
         limit = int(args.get("limit", imports.DEFAULT_PAGE))
     except ValueError as exc:
-        message = str(exc) if "must be" in str(exc) else (
-            "'modified_since' must be an ISO date-time; 'after' and 'limit' whole numbers"
+        message = (
+            str(exc)
+            if "must be" in str(exc)
+            else ("'modified_since' must be an ISO date-time; 'after' and 'limit' whole numbers")
         )
         return _error(400, message)
     if limit < 1:

@@ -132,7 +132,9 @@ def test_a_later_import_is_incremental_and_picks_up_a_rename_and_a_new_customer(
     assert any(r.full_name == "Newcomer" for r in after.values())
 
 
-def test_full_forces_a_full_import(engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator) -> None:
+def test_full_forces_a_full_import(
+    engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator
+) -> None:
     """With full, the import asks for every record again, whatever was imported before."""
     customers(qb, 3)
     start(engine)
@@ -239,7 +241,7 @@ def test_every_list_imports(
 def test_list_counts_against_the_editions_limit(
     engine: Engine, company: NewCompany, protocol: Protocol, clock: FakeClock, edition: Edition, warned: bool
 ) -> None:
-    """MetaDataOnly counts per list; a Pro file at 80 % of 14,500 names warns and is near the list limit, Enterprise not."""
+    """MetaDataOnly counts per list; a Pro file at 80 % of 14,500 names warns, near the list limit; Enterprise not."""
     from sqlalchemy.orm import Session as DbSession
 
     from qbwc_service.db.models import Company

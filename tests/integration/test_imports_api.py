@@ -70,7 +70,8 @@ def test_records_page_by_keyset_with_after(client: FlaskClient, auth: dict[str, 
     assert seen == ["Customer 0", "Customer 1", "Customer 2", "Customer 3", "Customer 4", "Customer 5", "Garage 6"]
     first = get(client, auth, "?limit=1")["records"][0]
     assert first["list_id"] and first["edit_sequence"] and first["type"] == "Customer"
-    assert first["fields"] == {"email": "c0@example.com", "balance": "0.00"} and first["data"]["Email"] == "c0@example.com"
+    assert first["fields"] == {"email": "c0@example.com", "balance": "0.00"}
+    assert first["data"]["Email"] == "c0@example.com"
     assert first["seen_in_last_full_import"] is True
 
 

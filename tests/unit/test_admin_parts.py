@@ -83,7 +83,7 @@ def _facts(**changes: object) -> CompanyFacts:
     ],
 )  # fmt: skip
 def test_health_rule(changes: dict[str, object], health: Health) -> None:
-    """Failing beats late, late (over three poll intervals) beats near the list limit; a clean session clears older failures."""
+    """Failing beats late (three poll intervals), late beats near the list limit; a clean session clears failures."""
     assert assess(_facts(**changes), NOW).health is health
 
 
@@ -127,7 +127,7 @@ def test_next_must_stay_on_this_site(target: str, safe: bool) -> None:
 
 
 def test_list_sizes_warn_at_eighty_percent_of_the_small_editions_limits() -> None:
-    """Pro and Premier: names (all name lists) and items against 14,500, each name list against 10,500; Enterprise: none."""
+    """Pro and Premier: names and items against 14,500, each name list against 10,500; Enterprise: no limit."""
     from qbwc_service.workflows.imports.counts import assess as sizes
 
     pro = sizes("Pro", {"customers": 9_000, "vendors": 2_600, "items": 11_599})

@@ -140,8 +140,10 @@ class ListSizes:
             "limited": self.limited,
             "counts": self.counts,
             "counted_at": self.counted_at.isoformat() if self.counted_at else None,
-            "usage": [{"what": u.what, "count": u.count, "limit": u.limit, "share": u.share, "near": u.near}
-                      for u in self.usage],  # fmt: skip
+            "usage": [
+                {"what": u.what, "count": u.count, "limit": u.limit, "share": u.share, "near": u.near}
+                for u in self.usage
+            ],
             "warnings": list(self.warnings),
         }
 

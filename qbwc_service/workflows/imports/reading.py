@@ -124,5 +124,6 @@ def name_conflicts(conn: Connection, company_id: int, list_name: str | None = No
             .where(QbRecord.company_id == company_id, QbRecord.list == group.list, QbRecord.name_key == group.name_key)
             .order_by(QbRecord.id)
         ).all()
-        out.append(NameConflict(group.list, rows[0].full_name, tuple(r.id for r in rows), tuple(r.list_id for r in rows)))
+        ids, list_ids = tuple(r.id for r in rows), tuple(r.list_id for r in rows)
+        out.append(NameConflict(group.list, rows[0].full_name, ids, list_ids))
     return out

@@ -19,7 +19,7 @@ from qbwc_service.workflows.imports.lists import ImportList, key_fields
 if TYPE_CHECKING:
     from qbwc_service.db.prepared import Executor
 
-R = QbRecord.__table__
+R = QbRecord.metadata.tables["qb_record"]
 
 
 def ret_json(ret: etree._Element) -> dict[str, Any]:

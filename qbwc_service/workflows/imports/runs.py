@@ -178,6 +178,7 @@ def status(conn: Connection, company_id: int, list_name: str) -> ImportStatus:
     started, pages = _aware(events[0]), int(events[1] or 0)
     progress = job.progress or {}
     state = JobState(job.state)
+    remaining: int | None
     if state is JobState.DONE:
         rows, remaining = int((job.result or {}).get("count", 0)), 0
     else:

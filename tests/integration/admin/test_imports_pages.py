@@ -19,7 +19,7 @@ pytestmark = needs_spec
 def test_an_import_started_on_the_company_page_shows_its_records_and_the_list_sizes(
     admin: FlaskClient, engine: Engine, company: NewCompany
 ) -> None:
-    """The Import button queues it; after a run the page shows the records held, the sizes near the Pro limit, search."""
+    """The Import button queues it; after a run the page shows the records, the sizes near the Pro limit, search."""
     page = admin.get(f"/companies/{company.id}").get_data(as_text=True)
     assert "QuickBooks lists" in page and "never imported" in page
     response = admin.post(f"/companies/{company.id}/imports", data={"list": "customers"})
