@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -83,9 +84,15 @@ def get_list(name: str) -> ImportList:
     return found
 
 
-def _at(data: Mapping[str, Any], path: str) -> Any:
+@functools.cache
+def _paths(paths: str) -> tuple[tuple[str, ...], ...]:
+    """``A/B|C`` as ``(("A", "B"), ("C",))``."""
+    return tuple(tuple(path.split("/")) for path in paths.split("|"))
+
+
+def _at(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     value: Any = data
-    for part in path.split("/"):
+    for part in path:
         if not isinstance(value, Mapping):
             return None
         value = value.get(part)
@@ -96,7 +103,7 @@ def key_fields(entry: ImportList, data: Mapping[str, Any]) -> dict[str, Any]:
     """The key fields of one record (the first path of each that it holds), without the empty ones."""
     out = {}
     for name, paths in entry.keys.items():
-        for path in paths.split("|"):
+        for path in _paths(paths):
             value = _at(data, path)
             if value is not None and not isinstance(value, Mapping | list):
                 out[name] = value
