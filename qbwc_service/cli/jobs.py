@@ -43,8 +43,10 @@ def enqueue(
     """
     from qbwc_service import workflows
     from qbwc_service.queue import jobs
+    from qbwc_service.queue.kinds import registry
 
-    workflows.install()
+    if kind not in registry():  # a workflow's kind (imports, list counts): register them
+        workflows.install()
     if source is not None and xml_source is None:
         payload = read_payload(source, kind)
     elif xml_source is not None and source is None:

@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from qbwc_service import __version__
+from qbwc_service._version import __version__
 from qbwc_service.logs import log
 from qbwc_service.qbwc.sessions import Facts
 from qbxml_builders import ResponseError, negotiate
