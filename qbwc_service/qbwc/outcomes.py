@@ -21,6 +21,7 @@ from qbwc_service.qbwc import lost_replies
 from qbwc_service.queue.jobs import Outcome, dependency_failed, lost_reply_mark
 from qbwc_service.queue.kinds import Done, Failed, JobKind, Next, StepState, get_kind
 from qbwc_service.queue.retry import Action, RetryPolicy
+from qbwc_service.queue.steps import DEFAULT_PAGE_SIZE
 from qbxml_builders import QBResponse
 
 #: hresult QuickBooks returns when it cannot parse the request document.
@@ -80,10 +81,12 @@ def of_message(
     now: datetime,
     kind_of: Callable[[str], JobKind] = get_kind,
     ticket: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Decided:
     """Decide every held job from its answer; a job left unanswered is retried or failed.
 
-    ``ticket``: the session the answers came in (a kind's iterator belongs to it).
+    ``ticket``: the session the answers came in (a kind's iterator belongs to it);
+    ``page_size``: MaxReturned of an iterated query's pages unless the job gives its own.
     """
     decided = Decided([])
     answered: set[int] = set()
@@ -93,7 +96,9 @@ def of_message(
             decided.unexpected.append(answer.response)
             continue
         answered.add(job_id)
-        decided.outcomes.append(of_answer(held[job_id], answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket))
+        decided.outcomes.append(
+            of_answer(held[job_id], answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket, page_size=page_size)
+        )
     for job_id, job in held.items():
         if job_id not in answered:
             decided.outcomes.append(of_transport_failure(job, NO_ANSWER, policy=policy, now=now))
@@ -155,6 +160,7 @@ def of_answer(
     now: datetime,
     kind_of: Callable[[str], JobKind] = get_kind,
     ticket: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Outcome:
     """The outcome of one job from its ``…Rs``.
 
@@ -186,7 +192,7 @@ def of_answer(
         return _of_check(job, answer.element, common)
     if kind is None:
         kind = kind_of(job.kind)  # a success of a kind this process does not know: UnknownKind
-    state = StepState(job.payload, job.step, job.progress, ticket=ticket, answer=answer.element)
+    state = StepState(job.payload, job.step, job.progress, ticket=ticket, answer=answer.element, page_size=page_size)
     step = kind.take_answer(state, rs)
     if isinstance(step, Failed):
         return Outcome(job.id, JobState.FAILED, error=step.error, **common)

@@ -16,7 +16,7 @@ from qbwc_service.simulator import hcp
 from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
-from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
+from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, TERMS_KINDS, Kind, label, ref_targets
 from qbwc_service.simulator.schema import content_order, load_schema
 from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
 from qbwc_service.simulator.txns import Transactions
@@ -281,8 +281,8 @@ class QuickBooksEmulator:
             if not tag.endswith(verb):
                 continue
             name = tag[: -len(verb)]
-            if verb == "Query" and name == "Item":
-                return self._query(rq, rs, ITEM_KINDS)
+            if verb == "Query" and name in ("Item", "Terms"):
+                return self._query(rq, rs, ITEM_KINDS if name == "Item" else TERMS_KINDS)
             kind = KINDS.get(name)
             if kind is None:
                 break
@@ -442,7 +442,11 @@ class QuickBooksEmulator:
                 other["FullName"] = renamed
 
     def _seed(self) -> None:
-        """What a new US company has once sales tax is turned on: Tax/Non codes, a tax item."""
+        """What a new company has: standard terms and payment methods; with sales tax on, Tax/Non codes, a tax item."""
+        for name, days in (("Due on receipt", "0"), ("Net 15", "15"), ("Net 30", "30")):
+            self._add(KINDS["StandardTerms"], {"Name": name, "StdDueDays": days})
+        for name, method in (("Cash", "Cash"), ("Check", "Check"), ("Visa", "Visa")):
+            self._add(KINDS["PaymentMethod"], {"Name": name, "PaymentMethodType": method})
         if not self.facts.sales_tax:
             return
         for name, taxable, desc in (

@@ -211,7 +211,10 @@ def test_a_local_entry_without_a_list_id_is_matched_by_full_name(
     assert adopted.first_seen_at == now and adopted.list_id == qb.find("Customer", "Customer 00001")["ListID"]
 
 
-@pytest.mark.parametrize("list_name", ["items", "vendors", "accounts", "sales_tax_items", "sales_tax_codes"])
+@pytest.mark.parametrize(
+    "list_name",
+    ["items", "vendors", "accounts", "sales_tax_items", "sales_tax_codes", "terms", "classes", "payment_methods"],
+)
 def test_every_list_imports(
     engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator, list_name: str
 ) -> None:
@@ -221,6 +224,8 @@ def test_every_list_imports(
     qb.bulk_add("ItemService", [{"Name": "Consulting", "SalesOrPurchase": {"Price": "150.00",
                                  "AccountRef": {"FullName": "Sales"}}}])  # fmt: skip
     qb.bulk_add("ItemInventory", [{"Name": "Widget", "IncomeAccountRef": {"FullName": "Sales"}}])
+    qb.bulk_add("DateDrivenTerms", [{"Name": "10th of the month", "DayOfMonthDue": "10"}])
+    qb.bulk_add("Class", [{"Name": "East"}, {"Name": "West", "IsActive": "false"}])
     start(engine, list_name)
     Session(protocol, company, qb).run()
     kept = {r.full_name: r for r in rows(engine, list_name)}
@@ -230,11 +235,32 @@ def test_every_list_imports(
         "accounts": {"Sales": "Account"},
         "sales_tax_items": {"Out of State": "ItemSalesTax"},
         "sales_tax_codes": {"Tax": "SalesTaxCode", "Non": "SalesTaxCode"},
+        "terms": {"Net 30": "StandardTerms", "10th of the month": "DateDrivenTerms"},
+        "classes": {"East": "Class", "West": "Class"},
+        "payment_methods": {"Cash": "PaymentMethod", "Visa": "PaymentMethod"},
     }[list_name]
     assert {name: r.record_type for name, r in kept.items() if name in expected} == expected
     assert set(expected) <= set(kept)
     if list_name == "items":
         assert kept["Consulting"].fields["price"] == "150.00"
+    if list_name == "terms":
+        assert kept["Net 30"].fields == {"due_days": "30"}
+    if list_name == "classes":
+        assert kept["West"].active is False
+
+
+def test_a_list_without_iterators_pages_by_name(
+    engine: Engine, company: NewCompany, qb: QuickBooksEmulator
+) -> None:
+    """AccountQuery has no iterator: pages of MaxReturned go by NameRangeFilter from the last name, none lost."""
+    qb.bulk_add("Account", ({"Name": f"Account {n}", "AccountType": "Expense"} for n in range(7)))
+    protocol = Protocol(engine, load_settings({"log_level": "WARNING", "iterator_page": 3}, environ={}))
+    started = start(engine, "accounts")
+    Session(protocol, company, qb).run()
+    assert job(engine, started.job_id).state == JobState.DONE
+    assert [r.full_name for r in rows(engine, "accounts")] == [f"Account {n}" for n in range(7)]
+    sent = [h for h in qb.history if h.request == "AccountQueryRq"]
+    assert len(sent) == 4  # 3 + 3 + 3 (the last name of each page comes again) + 1
 
 
 @pytest.mark.parametrize(("edition", "warned"), [(Edition.PRO, True), (Edition.ENTERPRISE, False)])

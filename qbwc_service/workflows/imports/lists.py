@@ -72,6 +72,12 @@ LISTS: dict[str, ImportList] = {
         ),
         ImportList("sales_tax_codes", "sales tax codes", "sales_tax_code_query",
                    {"is_taxable": "IsTaxable", "description": "Desc"}),
+        ImportList("terms", "terms", "terms_query",
+                   {"due_days": "StdDueDays", "discount_days": "StdDiscountDays", "discount_pct": "DiscountPct",
+                    "day_of_month_due": "DayOfMonthDue"}),
+        ImportList("classes", "classes", "class_query", {"parent": "ParentRef/FullName"}),
+        ImportList("payment_methods", "payment methods", "payment_method_query",
+                   {"payment_method_type": "PaymentMethodType"}),
     )
 }  # fmt: skip
 
