@@ -52,7 +52,8 @@ def _summary(status: Any, company: str) -> str:
 def import_list(state: CliState, company_name: str, list_name: str, full: bool, wait: bool | None) -> None:
     """Import a list of a company from QuickBooks (never deletes).
 
-    LIST is customers, items, vendors, accounts, sales_tax_items or sales_tax_codes. The first
+    LIST is customers, items, vendors, accounts, sales_tax_items, sales_tax_codes, terms,
+    classes or payment_methods. The first
     import of a list reads every record; later imports bring what changed since the last one.
     A terminal shows a progress bar until
     the import ends (Ctrl-C stops watching, not the import); --json prints one JSON document.

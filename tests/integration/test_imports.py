@@ -249,9 +249,7 @@ def test_every_list_imports(
         assert kept["West"].active is False
 
 
-def test_a_list_without_iterators_pages_by_name(
-    engine: Engine, company: NewCompany, qb: QuickBooksEmulator
-) -> None:
+def test_a_list_without_iterators_pages_by_name(engine: Engine, company: NewCompany, qb: QuickBooksEmulator) -> None:
     """AccountQuery has no iterator: pages of MaxReturned go by NameRangeFilter from the last name, none lost."""
     qb.bulk_add("Account", ({"Name": f"Account {n}", "AccountType": "Expense"} for n in range(7)))
     protocol = Protocol(engine, load_settings({"log_level": "WARNING", "iterator_page": 3}, environ={}))

@@ -1,4 +1,5 @@
-"""Imports from QuickBooks: customers, items, vendors, accounts, sales tax items and codes.
+"""Imports from QuickBooks: customers, items, vendors, accounts, sales tax items and codes, terms,
+classes and payment methods.
 
 Each list is read by an iterated query (``import_<list>`` kinds, :mod:`.kinds`) whose pages
 are written to ``qb_record`` (:class:`.records.TableSink`); nothing is ever deleted.

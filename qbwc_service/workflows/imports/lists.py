@@ -1,4 +1,8 @@
-"""The QuickBooks lists an import reads: which query, which type, which key fields."""
+"""The QuickBooks lists an import reads: which query, which type, which key fields.
+
+Accounts, sales tax codes, terms, classes and payment methods have no iterators in qbXML:
+their imports page by name (:mod:`qbwc_service.queue.iterate`).
+"""
 
 from __future__ import annotations
 

@@ -128,16 +128,16 @@ def _upsert(dialect_name: str) -> ClauseElement:
     )
 
 
-def _unlinked_names(conn: Executor, company_id: int, entry: ImportList) -> bool:
-    rows = prepared.fetch(conn, _ANY_UNLINKED, {"company_id": company_id, "list": entry.name})
-    return bool(rows)
-
-
 _ANY_UNLINKED = (
     select(R.c.id)
     .where(R.c.company_id == bindparam("company_id"), R.c.list == bindparam("list"), R.c.list_id.is_(None))
     .limit(1)
 )
+
+
+def _unlinked_names(conn: Executor, company_id: int, entry: ImportList) -> bool:
+    """Whether the list holds a local entry without a ListID (only then can a page adopt one)."""
+    return bool(prepared.fetch(conn, _ANY_UNLINKED, {"company_id": company_id, "list": entry.name}))
 
 
 class TableSink:
