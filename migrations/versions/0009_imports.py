@@ -1,7 +1,7 @@
 """imports: the records read from QuickBooks lists, kept by the service and never deleted
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0013
 Create Date: 2026-12-02 02:40:00
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
@@ -22,7 +22,7 @@ from alembic import op
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
