@@ -11,7 +11,7 @@ from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from qbwc_service import logs
+from qbwc_service import logs, workflows
 from qbwc_service.accounts.app_secret import session_signing_key
 from qbwc_service.config import load_settings
 from qbwc_service.db.engine import make_engine, make_sessionmaker
@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     company_setup.register_kinds()
     logs.configure(settings.log_level)
+    workflows.install()  # the workflows' job kinds, in every process that serves the endpoint
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     protocol = Protocol(engine, settings)
     signing_key = session_signing_key(engine, settings.secret_key)

@@ -21,12 +21,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("qbwc_service.cli.db:db", "Database schema commands."),
     "enqueue": ("qbwc_service.cli.jobs:enqueue", "Queue a job of KIND for COMPANY."),
     "job": ("qbwc_service.cli.jobs:job", "Act on one job."),
+    "import": ("qbwc_service.cli.imports:import_list", "Import a list of a company from QuickBooks (never deletes)."),
     "jobs": ("qbwc_service.cli.jobs:list_jobs", "List jobs, newest first."),
     "profile": (
         "qbwc_service.cli.setup:profile",
         "A company's integration profile: line kinds, account roles and sales tax.",
     ),
     "qbxml": ("qbwc_service.cli.qbxml:qbxml", "Preview the qbXML the service sends and read QuickBooks' answers."),
+    "records": ("qbwc_service.cli.imports:records", "List the imported records of a company's list."),
     "requeue-stalled": (
         "qbwc_service.cli.jobs:requeue_stalled",
         "Abandon Web Connector sessions silent for QBWC_SESSION_TIMEOUT and requeue their jobs.",

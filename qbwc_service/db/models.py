@@ -35,6 +35,7 @@ __all__ = [
     "JobEvent",
     "JobState",
     "LoginFailure",
+    "QbRecord",
     "QbwcSession",
     "ResolvedEntry",
     "Role",
@@ -375,3 +376,39 @@ class CompanyReset(Base):
     #: Queued jobs cancelled and mapping entries forgotten.
     cancelled: Mapped[int] = mapped_column(Integer, default=0)
     forgotten: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QbRecord(Base):
+    """One list entry read from a company's QuickBooks by an import; never deleted.
+
+    Matched by ListID, then (for an entry entered here and not imported yet, without a
+    ListID) by FullName: see docs/imports.md.
+    """
+
+    __tablename__ = "qb_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    #: The import list: ``customers``, ``items``, ``vendors``, ... (``workflows.imports.lists``).
+    list: Mapped[str] = mapped_column(String(32))
+    list_id: Mapped[str | None] = mapped_column(String(40))
+    edit_sequence: Mapped[str | None] = mapped_column(String(40))
+    full_name: Mapped[str] = mapped_column(String(255))
+    #: ``full_name`` case-folded: what matching, the name conflicts and search compare.
+    name_key: Mapped[str] = mapped_column(String(255))
+    #: QuickBooks' type of the entry: ``Customer``, ``ItemService``, ``ItemInventory``, ...
+    record_type: Mapped[str] = mapped_column(String(48))
+    active: Mapped[bool]
+    #: The list's key fields (company name, account type, price, ...), by our names.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The whole ``…Ret`` as JSON (repeated elements as lists).
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    time_modified: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("company_id", "list", "list_id"),
+        Index("ix_qb_record_page", "company_id", "list", "id"),
+        Index("ix_qb_record_name", "company_id", "list", "name_key"),
+    )

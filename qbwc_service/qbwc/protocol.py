@@ -214,7 +214,8 @@ class Protocol:
                 except ResponseError as exc:
                     found, fatal = [], f"The response from QuickBooks could not be read: {exc}"
                 else:
-                    decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket)
+                    decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket,
+                                                  page_size=self.settings.iterator_page)  # fmt: skip
                     for rs in decided.unexpected:
                         log(logging.WARNING, "unexpected_response", session=ticket[:8], request_id=rs.request_id,
                             name=rs.name)  # fmt: skip

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from qbwc_service.db.models import Role
-from qbwc_service.web.admin import auth, company_pages, job_pages, public, session_pages, setup_pages
+from qbwc_service.web.admin import auth, company_pages, import_pages, job_pages, public, session_pages, setup_pages
 from qbwc_service.web.admin.filters import FILTERS
 from qbwc_service.web.context import services
 
@@ -27,7 +27,7 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Register the admin blueprints, the signed-in user, template helpers and error pages."""
-    for bp in (public.bp, auth.bp, company_pages.bp, setup_pages.bp, job_pages.bp, session_pages.bp):
+    for bp in (public.bp, auth.bp, company_pages.bp, setup_pages.bp, import_pages.bp, job_pages.bp, session_pages.bp):
         app.register_blueprint(bp)
     app.before_request(auth.load_user)
     app.jinja_env.filters.update(FILTERS)
