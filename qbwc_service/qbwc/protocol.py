@@ -21,6 +21,7 @@ from qbwc_service.config import Settings
 from qbwc_service.db import prepared
 from qbwc_service.db.models import Company, JobState, SessionState, utcnow
 from qbwc_service.logs import log
+from qbwc_service.metrics.instruments import count_hresult, count_statuses
 from qbwc_service.qbwc import batches, handshake, outcomes, sessions
 from qbwc_service.qbwc.outcomes import Answer, HeldJob
 from qbwc_service.queue import jobs
@@ -197,6 +198,7 @@ class Protocol:
             now = utcnow()
             fatal: str | None = None
             if hresult and hresult.strip():
+                count_hresult(hresult)
                 found, fatal = outcomes.of_hresult(
                     held, hresult.strip(), (message or "").strip(), policy=self.policy, now=now
                 )
@@ -209,6 +211,7 @@ class Protocol:
                 except ResponseError as exc:
                     found, fatal = [], f"The response from QuickBooks could not be read: {exc}"
                 else:
+                    count_statuses((a.response.status_code, a.response.severity) for a in answers)
                     decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket)
                     for rs in decided.unexpected:
                         log(logging.WARNING, "unexpected_response", session=ticket[:8], request_id=rs.request_id,

@@ -12,7 +12,7 @@ from qbwc_service.accounts.api_keys import api_key_owner
 from qbwc_service.errors import CompanyNotFound, JobNotFound, PayloadError
 from qbwc_service.queue import jobs
 from qbwc_service.queue.views import load_job
-from qbwc_service.web.context import services
+from qbwc_service.web.context import bearer_token, services
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -22,10 +22,7 @@ def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
 
 
 def _presented_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.headers.get("X-API-Key") or None
+    return bearer_token() or request.headers.get("X-API-Key") or None
 
 
 def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
