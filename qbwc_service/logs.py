@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from qbwc_service.redaction import Redactor
 
 LOGGER_NAME = "qbwc"
+#: Libraries whose log lines go through the same handlers, redacted: Spyne logs a SOAP body it
+#: could not read whole, password included.
+LIBRARY_LOGGERS = ("spyne",)
 #: The file written in ``QBWC_LOG_DIR`` when it is set.
 LOG_FILE = "qbwc-service.log"
 
@@ -87,7 +90,8 @@ class RedactingFilter(logging.Filter):
         if isinstance(facts, dict):
             record.facts = {k: self.clean(k, v) for k, v in facts.items()}
         if isinstance(record.msg, str):
-            record.msg = self.text(record.msg)
+            # The arguments are merged first: a secret may be one of them.
+            record.msg, record.args = self.text(record.getMessage()), None
         return True
 
 
@@ -153,9 +157,11 @@ def configure(level: str = "INFO", fmt: str = "text", redact_fields: Iterable[st
     for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
         logger.removeFilter(old)
     logger.addFilter(RedactingFilter(fields))
-    for handler in [h for h in logger.handlers if getattr(h, "_qbwc", False)]:
-        logger.removeHandler(handler)
-        handler.close()
+    libraries = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    for each in (logger, *libraries):
+        for handler in [h for h in each.handlers if getattr(h, "_qbwc", False)]:
+            each.removeHandler(handler)
+            handler.close()
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_dir:
         # Watched: a file moved away by logrotate is reopened; each worker appends whole lines.
@@ -164,5 +170,9 @@ def configure(level: str = "INFO", fmt: str = "text", redact_fields: Iterable[st
         handler.setFormatter(FORMATTERS[fmt]())
         handler.addFilter(RedactingFilter(fields))
         handler._qbwc = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+        for each in (logger, *libraries):
+            each.addHandler(handler)
+    for library in libraries:
+        library.setLevel(logging.WARNING)
+        library.propagate = False
     logger.propagate = False

@@ -224,6 +224,9 @@ class Protocol:
                 if o.job_id in settled:
                     if not o.advance:  # a job gone on to its next step is not a retry
                         counts[o.to_state] += 1
+                    if o.to_state is JobState.FAILED:
+                        log(logging.WARNING, "job_failed", session=ticket[:8], job=o.job_id, status=o.status_code,
+                            error=o.error)  # fmt: skip
                     shares += o.share or 0.0
                     if o.records:
                         sink = get_kind(held[o.job_id].kind).sink
