@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from qbwc_service.accounts.app_secret import has_stored_key
-from qbwc_service.config import Settings
+from qbwc_service.config import MAX_POLL_MINUTES, Settings
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import is_sqlite
 from qbwc_service.db.models import Company
@@ -29,9 +29,6 @@ from qbwc_service.db.types import utcnow
 from qbwc_service.qbwc.qwc import public_url_warning, render_qwc
 from qbxml_builders import parse_untrusted
 
-#: The longest a Web Connector should wait between runs: work waits no longer, and a stopped one is
-#: noticed within it (the session timeout's default is the same 15 minutes).
-POLL_WINDOW_MINUTES = 15
 #: Clock differences between this host and the database: past these, leases and timeouts misjudge.
 SKEW_WARNING = timedelta(seconds=2)
 SKEW_ERROR = timedelta(seconds=30)
@@ -249,28 +246,44 @@ class Doctor:
         return _ok("clock", f"agrees with the database's within {size:.1f} s")
 
     def poll_interval(self) -> Finding:
-        """Every ``.qwc`` asks QBWC to run at least once per 15-minute window; so does the default."""
+        """Every ``.qwc`` asks QBWC to run at least once per 15-minute window, and so does the default.
+
+        A company stored with a longer interval gets 15 in its ``.qwc`` now; a file handed out
+        before may still ask for more, so it is named (a warning) to be downloaded again.
+        """
+        window = MAX_POLL_MINUTES
         late: list[str] = []
-        if not 1 <= self.settings.default_poll_minutes <= POLL_WINDOW_MINUTES:
+        stale: list[str] = []
+        if not 1 <= self.settings.default_poll_minutes <= window:
             late.append(f"QBWC_DEFAULT_POLL_MINUTES={self.settings.default_poll_minutes}")
         if self._migrated:
             with Session(self.engine) as db:
                 for company in db.scalars(select(Company).where(Company.enabled.is_(True)).order_by(Company.name)):
                     minutes = run_every_minutes(render_qwc(company, self.settings))
-                    if minutes is None or not 1 <= minutes <= POLL_WINDOW_MINUTES:
+                    if minutes is None or not 1 <= minutes <= window:
                         late.append(f"{company.name}'s .qwc: {'no RunEveryNMinutes' if minutes is None else minutes}")
+                    elif company.poll_minutes > window:
+                        stale.append(f"{company.name} ({company.poll_minutes} minutes stored)")
         if late:
             return Finding(
                 "poll_interval", Status.ERROR,
-                f"a Web Connector run is due at least every {POLL_WINDOW_MINUTES} minutes (work waits no longer, "
-                f"a stopped connector is noticed within it), but: {'; '.join(late)}",
-                f"give each company a poll interval of 1 to {POLL_WINDOW_MINUTES} minutes, download its .qwc again and "
-                "add it to the Web Connector; set QBWC_DEFAULT_POLL_MINUTES likewise",
+                f"a Web Connector run is due at least every {window} minutes (work waits no longer, a stopped "
+                f"connector is noticed within it), but: {'; '.join(late)}",
+                f"give each company a poll interval of 1 to {window} minutes (and a .qwc template with "
+                "Scheduler/RunEveryNMinutes), download its .qwc again and add it to the Web Connector; "
+                "set QBWC_DEFAULT_POLL_MINUTES likewise",
+            )  # fmt: skip
+        if stale:
+            return Finding(
+                "poll_interval", Status.WARNING,
+                f"their .qwc now asks for {window} minutes, but one handed out before may still ask for more: "
+                + "; ".join(stale),
+                "download each one's .qwc again and add it to the Web Connector (it replaces the old one)",
             )  # fmt: skip
         if not self._migrated:
             return _ok("poll_interval", f"QBWC_DEFAULT_POLL_MINUTES={self.settings.default_poll_minutes} "
                        "(companies not checked: the database is not migrated)")  # fmt: skip
-        return _ok("poll_interval", f"every .qwc runs QBWC at least every {POLL_WINDOW_MINUTES} minutes")
+        return _ok("poll_interval", f"every .qwc runs QBWC at least every {window} minutes")
 
 
 def run_every_minutes(qwc: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from qbwc_service.config import load_settings
 from qbwc_service.db.engine import make_engine
 from qbwc_service.db.models import Company
 from qbwc_service.db.types import utcnow
-from qbwc_service.doctor import Doctor, Finding, Status, run_every_minutes
+from qbwc_service.doctor import Doctor, Finding, Status
 
 SECRET = "k" * 40
 
@@ -136,8 +137,8 @@ def test_sqlite_with_several_hosts(engines: list[Engine], sqlite_url: str, tmp_p
     assert doctor_with(engines, sqlite_url, mounts=mounts).sqlite_hosts().status is Status.OK
 
 
-def test_poll_interval(engines: list[Engine], sqlite_url: str) -> None:
-    """Each enabled company's .qwc must run QBWC at least every 15 minutes, and so must the default."""
+def test_poll_interval(engines: list[Engine], sqlite_url: str, tmp_path: Path) -> None:
+    """Each .qwc must run QBWC at least every 15 minutes: a template without it fails, a longer stored one warns."""
     engine = make_engine(sqlite_url)
     engines.append(engine)
     with engine.begin() as conn:
@@ -146,14 +147,21 @@ def test_poll_interval(engines: list[Engine], sqlite_url: str) -> None:
     assert check(engines, "poll_interval", sqlite_url).status is Status.OK
     with engine.begin() as conn:
         conn.execute(update(Company).where(Company.name == "slow").values(poll_minutes=60))
-    late = check(engines, "poll_interval", sqlite_url)
-    assert late.status is Status.ERROR and "slow's .qwc: 60" in late.summary and "acme" not in late.summary
-    default = check(engines, "poll_interval", sqlite_url, default_poll_minutes=30)
-    assert "QBWC_DEFAULT_POLL_MINUTES=30" in default.summary
+    stale = check(engines, "poll_interval", sqlite_url)
+    assert stale.status is Status.WARNING and "slow (60 minutes stored)" in stale.summary
+    assert "acme" not in stale.summary and "download" in (stale.fix or "")
     with engine.begin() as conn:
         conn.execute(update(Company).where(Company.name == "slow").values(enabled=False))
     assert check(engines, "poll_interval", sqlite_url).status is Status.OK  # a disabled company does not poll
-    assert run_every_minutes("<QBWCXML><AppName>x</AppName></QBWCXML>") is None
+    doctor = doctor_with(engines, sqlite_url)
+    doctor.settings = dataclasses.replace(doctor.settings, default_poll_minutes=30)
+    assert "QBWC_DEFAULT_POLL_MINUTES=30" in {f.check: f for f in doctor.run()}["poll_interval"].summary
+    template = tmp_path / "default.qwc.xml"
+    template.write_text("<QBWCXML><AppName>{{ app_name }}</AppName></QBWCXML>")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("qbwc_service.qbwc.qwc.TEMPLATES_DIR", tmp_path)
+        broken = check(engines, "poll_interval", sqlite_url)
+    assert broken.status is Status.ERROR and "acme's .qwc: no RunEveryNMinutes" in broken.summary
 
 
 def test_log_dir(engines: list[Engine], sqlite_url: str, tmp_path: Path) -> None:
