@@ -19,7 +19,7 @@ from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.qbwc.soap import make_soap_app
 from qbwc_service.web import admin, context
 from qbwc_service.web.api import bp as api_bp
-from qbwc_service.workflows import setup as company_setup
+from qbwc_service.web.metrics import bp as metrics_bp
 
 #: Where the application keeps its :class:`~qbwc_service.qbwc.protocol.Protocol` (tests reach it here).
 PROTOCOL_EXTENSION = "qbwc_protocol"
@@ -28,8 +28,7 @@ PROTOCOL_EXTENSION = "qbwc_protocol"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI application; ``config`` overrides settings (lower-case names)."""
     settings = load_settings(config)
-    company_setup.register_kinds()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format, settings.redact_fields, settings.log_dir)
     workflows.install()  # the workflows' job kinds, in every process that serves the endpoint
     engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
     protocol = Protocol(engine, settings)
@@ -49,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(metrics_bp)
     admin.init_app(app)
 
     @app.get("/healthz")

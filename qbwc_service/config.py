@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from qbwc_service.errors import ConfigError
 
 PREFIX = "QBWC_"
+#: The values of ``QBWC_LOG_FORMAT``.
+LOG_FORMATS = ("text", "json")
 
 #: The longest poll interval of a company connection, in minutes: a daily sync starts within
 #: one poll of its time, and the schedule promises a window of 15 minutes.
@@ -113,6 +115,22 @@ class Settings:
         "`X-Forwarded-For`/`-Proto`/`-Host` are trusted; set it behind a proxy, or every sign-in "
         "counts as the proxy's address",
     )
+    log_format: str = setting(
+        "text", "`text` (`time level event key=value ...`) or `json` (one JSON object a line, for a log pipeline)"
+    )
+    log_dir: str = setting(
+        "", "folder the service also writes `qbwc-service.log` to", default_text="none: standard error only"
+    )
+    metrics_token: str = setting(
+        "",
+        "bearer token a Prometheus scraper sends for `/metrics`",
+        default_text="none: `/metrics` answers 404",
+    )
+    hosts: int = setting(
+        1,
+        "hosts (machines or containers) serving this database; above 1 needs PostgreSQL, "
+        "which `qbwc-service doctor` checks",
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -162,6 +180,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             raise ConfigError(f"unknown setting {name!r}")
         values[name] = _coerce(name, getattr(settings, name), raw)
     settings = replace(settings, **values)
+    settings = replace(settings, log_format=settings.log_format.lower())
     if not 1 <= settings.default_poll_minutes <= MAX_POLL_MINUTES:
         raise ConfigError(
             f"QBWC_DEFAULT_POLL_MINUTES must be between 1 and {MAX_POLL_MINUTES} minutes (a daily sync starts "
@@ -171,6 +190,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         raise ConfigError(f"QBWC_MANUAL_RECHECK_SECONDS must be 0 or more, not {settings.manual_recheck_seconds}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"QBWC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
+    if settings.log_format not in LOG_FORMATS:
+        raise ConfigError(f"QBWC_LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, not {settings.log_format!r}")
     return settings
 
 

@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apikey": ("qbwc_service.cli.apikeys:apikey", "Keys for the JSON API."),
     "company": ("qbwc_service.cli.companies:company", "Company connections: one QuickBooks company file each."),
     "db": ("qbwc_service.cli.db:db", "Database schema commands."),
+    "doctor": (
+        "qbwc_service.cli.doctor:doctor",
+        "Check the configuration: public URL, secret key, database, clock, hosts, poll interval, log folder.",
+    ),
     "enqueue": ("qbwc_service.cli.jobs:enqueue", "Queue a job of KIND for COMPANY."),
     "job": ("qbwc_service.cli.jobs:job", "Act on one job."),
     "import": ("qbwc_service.cli.imports:import_list", "Import a list of a company from QuickBooks (never deletes)."),

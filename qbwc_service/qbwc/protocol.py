@@ -21,6 +21,7 @@ from qbwc_service.config import Settings
 from qbwc_service.db import prepared
 from qbwc_service.db.models import Company, JobState, SessionState, utcnow
 from qbwc_service.logs import log
+from qbwc_service.metrics.instruments import count_hresult, count_statuses
 from qbwc_service.qbwc import batches, handshake, outcomes, sessions
 from qbwc_service.qbwc.outcomes import Answer
 from qbwc_service.queue import jobs
@@ -202,6 +203,7 @@ class Protocol:
             now = utcnow()
             fatal: str | None = None
             if hresult and hresult.strip():
+                count_hresult(hresult)
                 found, fatal = outcomes.of_hresult(
                     held, hresult.strip(), (message or "").strip(), policy=self.policy, now=now
                 )
@@ -214,6 +216,7 @@ class Protocol:
                 except ResponseError as exc:
                     found, fatal = [], f"The response from QuickBooks could not be read: {exc}"
                 else:
+                    count_statuses((a.response.status_code, a.response.severity) for a in answers)
                     decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket,
                                                   page_size=self.settings.iterator_page)  # fmt: skip
                     for rs in decided.unexpected:
@@ -227,6 +230,9 @@ class Protocol:
                 if o.job_id in settled:
                     if not o.advance:  # a job gone on to its next step is not a retry
                         counts[o.to_state] += 1
+                    if o.to_state is JobState.FAILED:
+                        log(logging.WARNING, "job_failed", session=ticket[:8], job=o.job_id, status=o.status_code,
+                            error=o.error)  # fmt: skip
                     shares += o.share or 0.0
                     if o.records:
                         sink = get_kind(held[o.job_id].kind).sink

@@ -16,7 +16,7 @@ from qbwc_service.errors import CompanyNotFound, Conflict, JobNotFound, PayloadE
 from qbwc_service.logs import log
 from qbwc_service.queue import jobs
 from qbwc_service.queue.views import load_job
-from qbwc_service.web.context import services
+from qbwc_service.web.context import bearer_token, services
 from qbwc_service.workflows import imports
 from qbwc_service.workflows.setup import profile as setup_profile
 from qbwc_service.workflows.setup import profiles, reset, runs
@@ -30,10 +30,7 @@ def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
 
 
 def _presented_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.headers.get("X-API-Key") or None
+    return bearer_token() or request.headers.get("X-API-Key") or None
 
 
 def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:

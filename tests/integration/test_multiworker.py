@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from lxml import etree
 from sqlalchemy import Engine, select
 
@@ -24,7 +19,7 @@ from qbwc_service.db.models import Job, JobState, QbwcSession, utcnow
 from qbwc_service.qbwc import sessions
 from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
-from tests.helpers import customer_add, qbwc, response_doc, rs
+from tests.helpers import customer_add, qbwc, response_doc, rs, start_gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -41,33 +36,6 @@ def pg_url(postgres_schema: str) -> Iterator[str]:
 
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(url: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "QBWC_DATABASE_URL": url, "QBWC_BATCH_SIZE": "1", "QBWC_LOG_LEVEL": "WARNING"}
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    proc = subprocess.Popen(
-        [gunicorn, "-c", "python:qbwc_service.gunicorn_conf", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s", "qbwc_service:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> None:

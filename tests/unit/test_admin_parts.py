@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from qbwc_service.db.models import JobState, SessionState
+from qbwc_service.redaction import MASK, Redactor
 from qbwc_service.web.admin.filters import ago, short_ticket, when
 from qbwc_service.web.admin.forms import read_company, read_job_filters, safe_next
 from qbwc_service.web.admin.health import CompanyFacts, Health, assess
-from qbwc_service.web.admin.redaction import MASK, Redactor
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

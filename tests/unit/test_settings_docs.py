@@ -27,7 +27,7 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
     assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and "QBWC_ITERATOR_PAGE" in ENV_HELP
-    assert len(NAMES) == 25  # QBWC_MANUAL_RECHECK_SECONDS the 25th
+    assert len(NAMES) == 29  # QBWC_MANUAL_RECHECK_SECONDS, QBWC_LOG_FORMAT, _LOG_DIR, _METRICS_TOKEN, _HOSTS
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -44,7 +44,7 @@ def test_every_listed_variable_is_read() -> None:
     samples = {bool: "1", int: "7", tuple: "a,b"}
     for f in fields(Settings):
         default = getattr(Settings(), f.name)
-        raw = "DEBUG" if f.name == "log_level" else samples.get(type(default), "x")
+        raw = {"log_level": "DEBUG", "log_format": "json"}.get(f.name) or samples.get(type(default), "x")
         assert getattr(load_settings(environ={PREFIX + f.name.upper(): raw}), f.name) != default, f.name
 
 
