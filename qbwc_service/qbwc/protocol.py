@@ -10,15 +10,18 @@ means for each job) and :mod:`qbwc_service.queue.jobs` (the job rows).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 
 from qbwc_service.accounts.credentials import verify_secret
 from qbwc_service.config import Settings
-from qbwc_service.db import prepared
+from qbwc_service.db import outages, prepared
 from qbwc_service.db.models import Company, JobState, SessionState, utcnow
 from qbwc_service.logs import log
 from qbwc_service.qbwc import batches, handshake, outcomes, sessions
@@ -32,6 +35,33 @@ UNKNOWN_TICKET = (
     "This Web Connector session is unknown or has ended. The Web Connector will start "
     "a new one on its next run; nothing was lost."
 )
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def when_database_down(answer: Callable[[Protocol, str], Any]) -> Callable[[F], F]:
+    """Answer ``answer(protocol, sentence)`` when the database cannot work for now (:mod:`.db.outages`).
+
+    The call's transaction was rolled back whole, so nothing is half-written, and the Web
+    Connector gets an answer of its contract instead of a SOAP fault: it ends the run
+    and comes back on its schedule. Other errors go on to the SOAP layer's fault.
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def call(self: Protocol, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if not outages.is_outage(exc, self.engine.dialect.loaded_dbapi):
+                    raise
+                log(logging.ERROR, "database_unavailable", operation=method.__name__, reason=outages.logged(exc))
+                return answer(self, outages.describe(exc))
+
+        return call  # type: ignore[return-value]
+
+    return decorate
 
 
 @dataclass
@@ -56,6 +86,7 @@ class Protocol:
         """Refuse Web Connectors older than the minimum, warn below the recommended one."""
         return handshake.client_version(version, self.settings.min_qbwc_version)
 
+    @when_database_down(lambda self, _: ["", "busy", str(self.settings.busy_retry_seconds)])
     def authenticate(self, username: str | None, password: str | None) -> list[str]:
         """``[ticket, status, ...]``: a new session, or ``nvu``, ``none``, ``busy``."""
         username = (username or "").strip()
@@ -105,6 +136,7 @@ class Protocol:
 
     # -- the exchange ----------------------------------------------------------------
 
+    @when_database_down(lambda _self, _: "")
     def send_request_xml(
         self,
         ticket: str | None,
@@ -175,6 +207,7 @@ class Protocol:
         sessions.record_facts(conn, ticket, company_id, facts)
         return facts.version, facts.country
 
+    @when_database_down(lambda _self, _: -1)
     def receive_response_xml(
         self, ticket: str | None, response: str | None, hresult: str | None, message: str | None
     ) -> int:
@@ -243,6 +276,7 @@ class Protocol:
 
     # -- endings ---------------------------------------------------------------------
 
+    @when_database_down(lambda _self, _: "done")
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
         """QBWC could not reach QuickBooks: end the session, requeue its jobs, answer ``done``."""
         if not ticket:
@@ -256,6 +290,7 @@ class Protocol:
                 self._ended(conn, ticket, "connectionError")
         return "done"
 
+    @when_database_down(lambda _self, sentence: sentence)
     def get_last_error(self, ticket: str | None) -> str:
         """The last error of the session, in words a person can act on."""
         if not ticket:
@@ -266,6 +301,7 @@ class Protocol:
             return UNKNOWN_TICKET
         return error or "No errors: there is no more work for QuickBooks right now."
 
+    @when_database_down(lambda _self, sentence: sentence)
     def close_connection(self, ticket: str | None) -> str:
         """End the session; jobs still in flight go back to the queue. Returns a summary."""
         if not ticket:
