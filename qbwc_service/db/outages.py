@@ -24,6 +24,10 @@ UNAVAILABLE = (
     "The service's database is unavailable right now ({reason}). Nothing was lost: "
     "the Web Connector will try again on its next run."
 )
+#: What a producer (the JSON API) is told.
+STORE_LATER = (
+    "The service's database is unavailable right now ({reason}). Nothing was stored; send the request again later."
+)
 
 
 def is_outage(exc: BaseException, dbapi: Any = None) -> bool:
@@ -56,6 +60,6 @@ def logged(exc: BaseException) -> str:
     return (str(orig).strip().splitlines() or [type(orig).__name__])[0][:300]
 
 
-def describe(exc: BaseException) -> str:
-    """The sentence a client gets for ``exc``."""
-    return UNAVAILABLE.format(reason=reason(exc))
+def describe(exc: BaseException, template: str = UNAVAILABLE) -> str:
+    """The sentence a client gets for ``exc``: ``template`` with its :func:`reason`."""
+    return template.format(reason=reason(exc))

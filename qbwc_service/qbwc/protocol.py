@@ -40,12 +40,18 @@ UNKNOWN_TICKET = (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def when_database_down(answer: Callable[[Protocol, str], Any]) -> Callable[[F], F]:
+#: Sessions whose call this process answered for a database outage, kept for getLastError (at most this many).
+OUTAGE_NOTES = 1000
+
+
+def when_database_down(answer: Callable[[Protocol, str], Any], *, ticketed: bool = False) -> Callable[[F], F]:
     """Answer ``answer(protocol, sentence)`` when the database cannot work for now (:mod:`.db.outages`).
 
     The call's transaction was rolled back whole, so nothing is half-written, and the Web
     Connector gets an answer of its contract instead of a SOAP fault: it ends the run
     and comes back on its schedule. Other errors go on to the SOAP layer's fault.
+    ``ticketed``: the first argument is a ticket, and the sentence is kept for that
+    session's getLastError (the database may not hold it, and may be readable again).
     """
 
     def decorate(method: F) -> F:
@@ -57,7 +63,10 @@ def when_database_down(answer: Callable[[Protocol, str], Any]) -> Callable[[F], 
                 if not outages.is_outage(exc, self.engine.dialect.loaded_dbapi):
                     raise
                 log(logging.ERROR, "database_unavailable", operation=method.__name__, reason=outages.logged(exc))
-                return answer(self, outages.describe(exc))
+                sentence = outages.describe(exc)
+                if ticketed and args and args[0]:
+                    self._note_outage(str(args[0]), sentence)
+                return answer(self, sentence)
 
         return call  # type: ignore[return-value]
 
@@ -72,9 +81,16 @@ class Protocol:
     settings: Settings
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     _transactions: prepared.Transactions = field(init=False, repr=False)
+    #: ticket → the outage sentence its last call was answered with (see :func:`when_database_down`).
+    _outages: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._transactions = prepared.Transactions(self.engine)
+
+    def _note_outage(self, ticket: str, sentence: str) -> None:
+        if len(self._outages) >= OUTAGE_NOTES:
+            self._outages.pop(next(iter(self._outages)))
+        self._outages[ticket] = sentence
 
     # -- handshake -------------------------------------------------------------------
 
@@ -136,7 +152,7 @@ class Protocol:
 
     # -- the exchange ----------------------------------------------------------------
 
-    @when_database_down(lambda _self, _: "")
+    @when_database_down(lambda _self, _: "", ticketed=True)
     def send_request_xml(
         self,
         ticket: str | None,
@@ -207,7 +223,7 @@ class Protocol:
         sessions.record_facts(conn, ticket, company_id, facts)
         return facts.version, facts.country
 
-    @when_database_down(lambda _self, _: -1)
+    @when_database_down(lambda _self, _: -1, ticketed=True)
     def receive_response_xml(
         self, ticket: str | None, response: str | None, hresult: str | None, message: str | None
     ) -> int:
@@ -295,6 +311,8 @@ class Protocol:
         """The last error of the session, in words a person can act on."""
         if not ticket:
             return UNKNOWN_TICKET
+        if self._outages and (outage := self._outages.pop(ticket, None)):
+            return outage
         with self.engine.begin() as conn:
             known, error = sessions.last_error(conn, ticket)
         if not known:

@@ -317,7 +317,15 @@ def judge(holder: Holder, now: datetime, *, supersede_after: timedelta, rival_se
 
 
 def holder(conn: Connection, company_id: int) -> Holder | None:
-    """The company's open session with what :func:`judge` weighs, or None."""
+    """The company's open session with what :func:`judge` weighs, or None.
+
+    The session row is locked first (PostgreSQL; SQLite's write lock is taken already):
+    a sendRequestXML leasing jobs to it holds a share lock until it commits, so the
+    count read after the lock includes its leases, and a later one finds the session
+    no longer open once this transaction supersedes it.
+    """
+    locked = select(S.c.ticket).where(S.c.company_id == company_id, S.c.state == SessionState.OPEN)
+    conn.execute(locked.with_for_update())
     in_flight = and_(J.c.ticket == S.c.ticket, J.c.state == JobState.IN_FLIGHT)
     row = conn.execute(
         select(
