@@ -240,6 +240,7 @@ class Simulation:
         prefix: str = "sim",
         raw: bool = False,
         mix: str = "business",
+        validate: bool = True,
     ) -> None:
         self.engine, self.url, self.seed = engine, url, seed
         self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
@@ -248,6 +249,8 @@ class Simulation:
         #: ``business`` (:func:`.workload.workload`), ``invoices`` (:func:`.workload.invoice_mix`, where
         #: ``customers`` and ``invoices`` are per company) or ``day`` (:func:`.workload.day_of_work`, likewise).
         self.mix = mix
+        #: Whether each emulated QuickBooks checks every request against the qbXML schema.
+        self.validate = validate
         self.runs: list[CompanyRun] = []
         self.injectors: list[FaultInjector] = []
 
@@ -259,7 +262,7 @@ class Simulation:
             rng = random.Random(f"{self.seed}:{n}")  # noqa: S311 (reproducible data, not secrets)
             injector = FaultInjector(self.plan, seed=self.seed * 1000 + n)
             facts = CompanyFacts(name=name, edition=editions[n % len(editions)])
-            quickbooks = QuickBooksEmulator(facts, faults=injector)
+            quickbooks = QuickBooksEmulator(facts, faults=injector, validate=self.validate)
             with self.engine.begin() as conn:
                 created = companies.create_company(conn, name, f"{name}-qbwc")
                 run = CompanyRun(name, created.username, created.token, quickbooks)
@@ -289,10 +292,20 @@ class Simulation:
         *,
         every: float = 0.0,
         on_session: Callable[[], None] | None = None,
+        concurrency: int | None = None,
     ) -> Summary:
-        """Run up to ``sessions`` QBWC runs per company, companies in parallel threads."""
+        """Run up to ``sessions`` QBWC runs per company, companies in parallel threads.
+
+        ``concurrency``: at most that many companies' Web Connectors at work at once (each
+        company runs all its sessions in its turn); all of them when None.
+        """
+        slots = threading.BoundedSemaphore(concurrency or max(1, len(self.runs)))
 
         def drive(run: CompanyRun, injector: FaultInjector) -> None:
+            with slots:
+                work(run, injector)
+
+        def work(run: CompanyRun, injector: FaultInjector) -> None:
             connector = WebConnector(self.url, run.username, run.token, run.quickbooks, faults=injector)
             try:
                 for index in range(sessions):

@@ -52,6 +52,7 @@ class ServedService:
         env: Mapping[str, str] | None = None,
         config: str = CONFIG,
         access_log: Path | None = None,
+        access_format: str = "%(p)s %(r)s",
         error_log: Path | None = None,
     ) -> None:
         self.port = free_port()
@@ -67,7 +68,7 @@ class ServedService:
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
         args = [gunicorn, "-c", f"python:{config}", "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}"]
         if access_log is not None:
-            args += ["--access-logfile", str(access_log), "--access-logformat", "%(p)s %(r)s"]
+            args += ["--access-logfile", str(access_log), "--access-logformat", access_format]
         else:
             args += ["--access-logfile", "/dev/null"]
         # gunicorn's own log and the service's (which writes to stderr) go to ``error_log``.
