@@ -326,6 +326,27 @@ def _journal_entry(after: str | None) -> PlannedJob:
 MIX_ITEMS = [(f"Service {n}", Decimal(f"{10 * n}.50")) for n in range(1, 6)]
 
 
+def _untaxed_customers(prefix: str, customers: int) -> list[PlannedJob]:
+    """``customer1`` … ``customerN``: customers with a company name and no sales tax."""
+    plan = []
+    for c in range(1, customers + 1):
+        name = customer_name(prefix, c)
+        payload = {"name": name, "company_name": f"{name} LLC", "sales_tax_code_ref": _ref("Non")}
+        plan.append(PlannedJob(f"customer{c}", "customer_add", payload, ("Customer", name)))
+    return plan
+
+
+def _mix_lines(rng: random.Random, items: list[tuple[str, Decimal]]) -> tuple[list[dict[str, Any]], Decimal]:
+    """One to three of ``items``, one to four of each, as invoice lines; and their total."""
+    lines: list[dict[str, Any]] = []
+    total = Decimal(0)
+    for item, price in rng.sample(items, rng.randint(1, 3)):
+        quantity = rng.randint(1, 4)
+        lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
+        total += _money(price * quantity)
+    return lines, total
+
+
 def invoice_mix(prefix: str, rng: random.Random, *, customers: int = 20, invoices: int = 975) -> list[PlannedJob]:
     """Customers and items, then invoices on them (the batching benchmark: 20 + 5 + 975 = 1,000 jobs).
 
@@ -340,18 +361,10 @@ def invoice_mix(prefix: str, rng: random.Random, *, customers: int = 20, invoice
         )
         for n, (name, price) in enumerate(MIX_ITEMS, 1)
     ]  # fmt: skip
-    for c in range(1, customers + 1):
-        name = customer_name(prefix, c)
-        payload = {"name": name, "company_name": f"{name} LLC", "sales_tax_code_ref": _ref("Non")}
-        plan.append(PlannedJob(f"customer{c}", "customer_add", payload, ("Customer", name)))
+    plan += _untaxed_customers(prefix, customers)
     for i in range(1, invoices + 1):
         c = rng.randint(1, customers)
-        lines: list[dict[str, Any]] = []
-        total = Decimal(0)
-        for item, price in rng.sample(MIX_ITEMS, rng.randint(1, 3)):
-            quantity = rng.randint(1, 4)
-            lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
-            total += _money(price * quantity)
+        lines, total = _mix_lines(rng, MIX_ITEMS)
         customer = _ref(customer_name(prefix, c))
         invoice: dict[str, Any] = {"customer_ref": customer, "ref_number": f"M-{i}", "lines": lines}
         plan.append(PlannedJob(f"invoice{i}", "invoice_add", invoice, ("Invoice", f"M-{i}"), f"customer{c}", total))
@@ -393,18 +406,10 @@ def day_of_work(prefix: str, rng: random.Random, *, customers: int = 50, invoice
         PlannedJob(f"setup{n}", kind, payload, None)
         for n, (kind, payload) in enumerate(DAY_SETUP, 1)
     ]  # fmt: skip
-    for c in range(1, customers + 1):
-        name = customer_name(prefix, c)
-        payload = {"name": name, "company_name": f"{name} LLC", "sales_tax_code_ref": _ref("Non")}
-        plan.append(PlannedJob(f"customer{c}", "customer_add", payload, ("Customer", name)))
+    plan += _untaxed_customers(prefix, customers)
     for i in range(1, invoices + 1):
         c = rng.randint(1, customers)
-        lines: list[dict[str, Any]] = []
-        total = Decimal(0)
-        for item, price in rng.sample(MIX_ITEMS[:3], rng.randint(1, 3)):
-            quantity = rng.randint(1, 4)
-            lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
-            total += _money(price * quantity)
+        lines, total = _mix_lines(rng, MIX_ITEMS[:3])
         invoice = {"customer_ref": job_ref(f"customer{c}"), "ref_number": f"D-{i}", "lines": lines}
         plan.append(PlannedJob(f"invoice{i}", "invoice_add", invoice, ("Invoice", f"D-{i}"), None, total))
         payment = {

@@ -15,6 +15,7 @@ from qbwc_service.queue import jobs
 from qbwc_service.simulator import QuickBooksEmulator
 from qbwc_service.simulator.run import applied_twice
 from tests.conftest import need_spec
+from tests.faults.drive import run_until_done
 
 
 def enqueue_work(engine: Engine) -> list[int]:
@@ -33,19 +34,6 @@ def enqueue_work(engine: Engine) -> list[int]:
 def states(engine: Engine) -> list[JobState]:
     with engine.connect() as conn:
         return list(conn.execute(select(Job.state).order_by(Job.id)).scalars())
-
-
-def run_until_done(protocol: Protocol, company: NewCompany, quickbooks: QuickBooksEmulator) -> None:
-    for _ in range(5):
-        ticket, status = protocol.authenticate(company.username, company.token)[:2]
-        if status == "none":
-            return
-        quickbooks.open_session()
-        while document := protocol.send_request_xml(ticket, quickbooks.hcp_response(), "", "US", 13, 0):
-            if protocol.receive_response_xml(ticket, quickbooks.process_request(document), "", "") >= 100:
-                break
-        protocol.close_connection(ticket)
-        quickbooks.close_session()
 
 
 def test_an_answer_arriving_after_the_clock_jumped_past_the_lease_still_counts(

@@ -28,6 +28,7 @@ from qbwc_service.queue import jobs
 from qbwc_service.simulator import QuickBooksEmulator
 from qbwc_service.simulator.run import applied_twice
 from tests.conftest import make_test_app, need_spec
+from tests.faults.drive import run_until_done
 
 FULL = outages.UNAVAILABLE.format(reason="its disk is full")
 
@@ -124,16 +125,7 @@ def test_a_full_disk_answers_cleanly_writes_nothing_half_and_loses_nothing(
         quickbooks.close_session()
         filler.unlink()
     # Space again: the next run looks the Adds up, finds them and enters nothing twice.
-    for _ in range(5):
-        ticket, status = protocol.authenticate(company.username, company.token)[:2]
-        if status == "none":
-            break
-        quickbooks.open_session()
-        while document := protocol.send_request_xml(ticket, quickbooks.hcp_response(), "", "US", 13, 0):
-            if protocol.receive_response_xml(ticket, quickbooks.process_request(document), "", "") >= 100:
-                break
-        protocol.close_connection(ticket)
-        quickbooks.close_session()
+    run_until_done(protocol, company, quickbooks)
     assert [state for _, state in counts(engine)[2]] == [JobState.DONE] * 3
     assert applied_twice(quickbooks) == {}
     assert len(quickbooks.records("Customer")) == 1 + sum(1 for c in QuickBooksEmulator().records("Customer"))
