@@ -9,6 +9,7 @@ means for each job) and :mod:`qbwc_service.queue.jobs` (the job rows).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -89,7 +90,8 @@ class Protocol:
 
     def _note_outage(self, ticket: str, sentence: str) -> None:
         if len(self._outages) >= OUTAGE_NOTES:
-            self._outages.pop(next(iter(self._outages)))
+            with contextlib.suppress(RuntimeError, StopIteration, KeyError):  # another thread changed it meanwhile
+                self._outages.pop(next(iter(self._outages)))
         self._outages[ticket] = sentence
 
     # -- handshake -------------------------------------------------------------------
