@@ -12,6 +12,10 @@ from qbwc_service.errors import ConfigError
 
 PREFIX = "QBWC_"
 
+#: The longest poll interval of a company connection, in minutes: a daily sync starts within
+#: one poll of its time, and the schedule promises a window of 15 minutes.
+MAX_POLL_MINUTES = 15
+
 T = TypeVar("T")
 
 
@@ -95,7 +99,19 @@ class Settings:
         "Keeps QuickBooks in sync with our application", "application description in `.qwc` files"
     )
     support_url: str = setting("", "support page named in `.qwc` files", default_text="the public URL's `/support`")
-    default_poll_minutes: int = setting(5, "minutes between QBWC runs of a new company connection")
+    default_poll_minutes: int = setting(
+        5, f"minutes between QBWC runs of a new company connection (1 to {MAX_POLL_MINUTES})"
+    )
+    # Why a recheck at all: a manual company's work goes only when someone asks to sync
+    # now, and the service cannot call the Web Connector; asking it back soon (authenticate's
+    # postpone) is what makes "sync now" start within this many seconds, not a whole poll
+    # interval later. Only a manual company with work waiting is asked; one with nothing
+    # queued, and a daily one far from its time, keep the Web Connector's own schedule.
+    manual_recheck_seconds: int = setting(
+        60,
+        "seconds after which the Web Connector of a manual-schedule company with work waiting is asked to "
+        "come back, so that a sync now starts that soon; `0` leaves it to QBWC's schedule",
+    )
     sql_echo: bool = setting(False, "log every SQL statement (`1` or `true` turns it on)")
     redact_fields: tuple[str, ...] = setting(
         (), "comma-separated extra qbXML element or payload field names masked on the job pages"
@@ -157,6 +173,13 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             raise ConfigError(f"unknown setting {name!r}")
         values[name] = _coerce(name, getattr(settings, name), raw)
     settings = replace(settings, **values)
+    if not 1 <= settings.default_poll_minutes <= MAX_POLL_MINUTES:
+        raise ConfigError(
+            f"QBWC_DEFAULT_POLL_MINUTES must be between 1 and {MAX_POLL_MINUTES} minutes (a daily sync starts "
+            f"within one poll of its time), not {settings.default_poll_minutes}"
+        )
+    if settings.manual_recheck_seconds < 0:
+        raise ConfigError(f"QBWC_MANUAL_RECHECK_SECONDS must be 0 or more, not {settings.manual_recheck_seconds}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"QBWC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
     return settings

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from qbwc_service.accounts.credentials import hash_secret, new_guid, new_token
+from qbwc_service.config import MAX_POLL_MINUTES
 from qbwc_service.db.models import Company, utcnow
 from qbwc_service.errors import CompanyNotFound, Conflict, QbwcError
 
@@ -20,6 +21,16 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 class InvalidCompany(QbwcError):
     """A company connection's settings are not valid."""
+
+
+def poll_minutes_error(minutes: int) -> str | None:
+    """Why ``minutes`` is not a poll interval a person may set, or None when it is one."""
+    if 1 <= minutes <= MAX_POLL_MINUTES:
+        return None
+    return (
+        f"The poll interval is 1 to {MAX_POLL_MINUTES} minutes, not {minutes}: a daily sync starts within "
+        "one poll of its time, and the Web Connector is asked back sooner only while work waits."
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +60,9 @@ def create_company(
         raise InvalidCompany("a company name is 1-64 characters without slashes")
     if not USERNAME_RE.match(username):
         raise InvalidCompany("a QBWC user name is 1-64 letters, digits, dots, dashes, underscores or @")
-    if not 1 <= poll_minutes <= 24 * 60:
-        raise InvalidCompany("the poll interval is between 1 and 1440 minutes")
+    why = poll_minutes_error(poll_minutes)
+    if why:
+        raise InvalidCompany(why)
     token, owner_id, file_id = new_token(), new_guid(), new_guid()
     try:
         with conn.begin_nested():

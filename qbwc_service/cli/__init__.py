@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "qbwc_service.cli.serve:serve",
         "Serve the SOAP endpoint (/qbwc), the JSON API and the admin pages with gunicorn.",
     ),
+    "sync-now": (
+        "qbwc_service.cli.schedule:sync_now",
+        "Send a company's waiting work at the Web Connector's next poll, whatever its schedule.",
+    ),
     "simulate": (
         "qbwc_service.cli.simulate:simulate",
         "Create companies, queue a realistic mix of work and run simulated Web Connectors.",

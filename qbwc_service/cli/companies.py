@@ -20,7 +20,7 @@ def company() -> None:
 @click.argument("name")
 @click.option("--username", required=True, help="The user name QBWC logs in with.")
 @click.option("--company-file", default=None, help="Company file to open (default: the one open).")
-@click.option("--poll-minutes", default=None, type=click.IntRange(1, 1440), help="QBWC run interval.")
+@click.option("--poll-minutes", default=None, type=int, help="QBWC run interval, 1 to 15 minutes.")
 @click.option("--read-only", is_flag=True, help="Mark the connection read-only in the .qwc file.")
 @pass_state
 def company_create(
@@ -114,3 +114,61 @@ def company_enable(state: CliState, name: str) -> None:
     with state.engine.begin() as conn:
         companies.set_enabled(conn, name, True)
     state.emit({"name": name, "enabled": True}, f"{name} enabled")
+
+
+@company.command("show")
+@click.argument("name")
+@pass_state
+def company_show(state: CliState, name: str) -> None:
+    """Show a connection: user, poll interval, versions and its sync schedule."""
+    from qbwc_service.accounts import schedule
+    from qbwc_service.cli.schedule import schedule_text
+
+    with state.engine.connect() as conn:
+        found = companies.get_company(conn, name)
+        shown = schedule.show(conn, name)
+    data = {
+        "id": found.id, "name": found.name, "username": found.username, "enabled": found.enabled,
+        "poll_minutes": found.poll_minutes, "company_file": found.company_file, "read_only": found.read_only,
+        "qbwc_version": found.qbwc_version, "qbxml_version": found.qbxml_version,
+        "last_poll_at": found.last_poll_at, "schedule": shown,
+    }  # fmt: skip
+    lines = [
+        f"{found.name}\tQBWC user {found.username}\t{'enabled' if found.enabled else 'disabled'}",
+        f"polls every {found.poll_minutes} minutes; last poll {found.last_poll_at or 'never'}",
+        schedule_text(found.name, shown),
+    ]
+    state.emit(data, "\n".join(lines))
+
+
+@company.command("schedule")
+@click.argument("name")
+@click.option("--daily", "at", metavar="HH:MM", default=None, help="Sync once a day from this time (24-hour clock).")
+@click.option(
+    "--tz", "time_zone", metavar="ZONE", default=None, help="IANA time zone of --daily, e.g. America/Chicago."
+)
+@click.option("--manual", is_flag=True, help="Sync only when someone runs sync-now (or presses Sync now).")
+@click.option("--every-poll", is_flag=True, help="Sync at every poll of the Web Connector (the default).")
+@pass_state
+def company_schedule(
+    state: CliState, name: str, at: str | None, time_zone: str | None, manual: bool, every_poll: bool
+) -> None:
+    """Set when a connection's queued work goes to QuickBooks: --daily HH:MM --tz ZONE, --manual or --every-poll."""
+    from qbwc_service.accounts import schedule
+    from qbwc_service.cli.schedule import schedule_text
+
+    chosen = [flag for flag, given in (("--daily", at is not None), ("--manual", manual), ("--every-poll", every_poll))
+              if given]  # fmt: skip
+    if len(chosen) != 1:
+        state.fail("give one of --daily HH:MM (with --tz ZONE), --manual or --every-poll")
+    mode = (
+        schedule.SyncMode.DAILY
+        if at is not None
+        else schedule.SyncMode.MANUAL
+        if manual
+        else schedule.SyncMode.EVERY_POLL
+    )
+    with state.engine.begin() as conn:
+        schedule.set_schedule(conn, name, mode, at=at, time_zone=time_zone)
+        shown = schedule.show(conn, name)
+    state.emit({"name": name, "schedule": shown}, schedule_text(name, shown))

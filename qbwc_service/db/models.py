@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     UniqueConstraint,
     desc,
     false,
@@ -21,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from qbwc_service.db.types import JobState, Role, SessionState, UTCDateTime, enum_type, utcnow
+from qbwc_service.db.types import JobState, Role, SessionState, SyncMode, UTCDateTime, enum_type, utcnow
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -36,6 +37,7 @@ __all__ = [
     "Role",
     "SessionState",
     "StaffUser",
+    "SyncMode",
     "UTCDateTime",
     "utcnow",
 ]
@@ -85,9 +87,26 @@ class Company(Base):
     #: When a second Web Connector was last seen polling this company (a misconfiguration), and what it did.
     rival_seen_at: Mapped[datetime | None]
     rival_detail: Mapped[str | None] = mapped_column(Text)
+    #: The sync schedule (``accounts/schedule.py``): when queued work may go to QuickBooks.
+    sync_mode: Mapped[SyncMode] = mapped_column(
+        enum_type(SyncMode, "sync_mode"), default=SyncMode.EVERY_POLL, server_default=SyncMode.EVERY_POLL.value
+    )
+    #: A daily schedule's time of day and the IANA time zone it is read in.
+    sync_at: Mapped[time | None] = mapped_column(Time)
+    sync_time_zone: Mapped[str | None] = mapped_column(String(64))
+    #: When someone last asked to sync now.
+    sync_requested_at: Mapped[datetime | None]
+    #: When the work released last (by the daily time or a sync now) was found drained, or
+    #: the schedule was set: a release older than this has been served.
+    sync_drained_at: Mapped[datetime | None]
 
     jobs: Mapped[list[Job]] = relationship(back_populates="company", lazy="raise_on_sql")
-    __table_args__ = (CheckConstraint("poll_minutes > 0", name="poll_positive"),)
+    __table_args__ = (
+        CheckConstraint("poll_minutes > 0", name="poll_positive"),
+        CheckConstraint(
+            "sync_mode != 'daily' OR (sync_at IS NOT NULL AND sync_time_zone IS NOT NULL)", name="daily_has_time"
+        ),
+    )
 
 
 class Job(Base):

@@ -68,6 +68,19 @@ class SessionState(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class SyncMode(StrEnum):
+    """When a company's queued work may go to QuickBooks (its sync schedule)."""
+
+    #: At every Web Connector poll, as soon as it is queued (the default, and what every
+    #: company did before schedules existed).
+    EVERY_POLL = "every_poll"
+    #: Once a day: from the first poll after a time of day in the company's time zone until
+    #: the queue is drained, and whenever someone asks to sync now.
+    DAILY = "daily"
+    #: Only when someone asks to sync now.
+    MANUAL = "manual"
+
+
 class Role(StrEnum):
     """What a staff user may do in the admin pages."""
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 
+from qbwc_service.accounts import schedule
 from qbwc_service.accounts.credentials import verify_secret
 from qbwc_service.config import Settings
 from qbwc_service.db import outages, prepared
@@ -112,7 +113,8 @@ class Protocol:
             company = conn.execute(
                 select(
                     Company.id, Company.name, Company.token_hash, Company.enabled, Company.company_file,
-                    Company.rival_seen_at,
+                    Company.rival_seen_at, Company.poll_minutes, Company.sync_mode, Company.sync_at,
+                    Company.sync_time_zone, Company.sync_requested_at, Company.sync_drained_at,
                 ).where(Company.username == username)
             ).first()  # fmt: skip
             valid = verify_secret(company.token_hash if company else None, password or "")
@@ -142,7 +144,17 @@ class Protocol:
                 superseding = holder.ticket
                 log(logging.INFO, "session_superseded", company=company.name, session=holder.ticket[:8])
             planned = jobs.count_ready(conn, company.id, now)
+            # The schedule is decided here, once per run, never per job (docs/architecture.md, step 2).
+            door = schedule.gate(
+                schedule.read_schedule(company), now, poll_seconds=company.poll_minutes * 60,
+                manual_recheck=self.settings.manual_recheck_seconds,
+            )  # fmt: skip
+            if planned and not door.open:
+                log(logging.INFO, "authenticate_waiting", company=company.name, ready=planned, postpone=door.postpone)
+                return ["", "none"] if door.postpone is None else ["", "none", str(door.postpone)]
             if planned == 0:
+                if door.closes:
+                    schedule.mark_drained(conn, company.id, now)
                 log(logging.INFO, "authenticate_none", company=company.name)
                 answer = ["", "none"]
                 if self.settings.postpone_seconds > 0:
@@ -333,6 +345,9 @@ class Protocol:
                 _known, error = sessions.last_error(conn, ticket)
                 return error if error == sessions.RIVAL_TEXT else "Session closed."
             requeued = jobs.release(conn, [ticket], reason="the Web Connector closed the session before answering")
+            # A scheduled company's release ends with the session that drained its queue.
+            if schedule.scheduled(conn, row.company_id) and not jobs.count_ready(conn, row.company_id):
+                schedule.mark_drained(conn, row.company_id, utcnow())
         log(logging.INFO, "session_closed", session=ticket[:8], done=row.done, failed=row.failed)
         summary = f"qbwc-service: {row.done} done, {row.failed} failed"
         waiting = row.retried + requeued

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from qbwc_service.config import Settings
+from qbwc_service.config import MAX_POLL_MINUTES, Settings
 from qbwc_service.db.models import Company
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "qwc_templates"
@@ -37,7 +37,8 @@ def render_qwc(company: Company, settings: Settings) -> str:
             username=company.username,
             owner_id=company.owner_id,
             file_id=company.file_id,
-            run_every_minutes=company.poll_minutes,
+            # A connection made before the limit may hold more: its file asks for the limit.
+            run_every_minutes=min(company.poll_minutes, MAX_POLL_MINUTES),
             read_only=company.read_only,
         )
     )

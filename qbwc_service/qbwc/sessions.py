@@ -200,7 +200,7 @@ def start(conn: Connection, company_id: int, *, planned: int, now: datetime, sup
 
 
 def end(conn: Connection, ticket: str, state: SessionState, error: str | None) -> Any | None:
-    """End the open session ``ticket`` in ``state``; its ``done``, ``failed``, ``retried``, or None."""
+    """End the open session ``ticket`` in ``state``; its ``company_id``, ``done``, ``failed``, ``retried``, or None."""
     now = utcnow()
     values: dict[str, Any] = {"state": state, "ended_at": now, "last_seen_at": now}
     if error:
@@ -209,7 +209,7 @@ def end(conn: Connection, ticket: str, state: SessionState, error: str | None) -
         update(QbwcSession)
         .where(QbwcSession.ticket == ticket, QbwcSession.state == SessionState.OPEN)
         .values(**values)
-        .returning(QbwcSession.done, QbwcSession.failed, QbwcSession.retried)
+        .returning(QbwcSession.company_id, QbwcSession.done, QbwcSession.failed, QbwcSession.retried)
     ).first()
 
 

@@ -1,4 +1,4 @@
-"""The JSON API for producers: enqueue work and follow it. Authenticated with an API key."""
+"""The JSON API for producers: enqueue work, follow it, set a sync schedule. Authenticated with an API key."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
+from qbwc_service.accounts import schedule
 from qbwc_service.accounts.api_keys import api_key_owner
 from qbwc_service.db import outages
 from qbwc_service.errors import CompanyNotFound, JobNotFound, PayloadError
@@ -113,3 +114,50 @@ def get_job(job_id: int, actor: str) -> Any:
             return jsonify(load_job(conn, job_id))
     except JobNotFound as exc:
         return _error(404, str(exc))
+
+
+@bp.get("/companies/<name>/schedule")
+@require_api_key
+def get_schedule(name: str, actor: str) -> Any:
+    """The company's sync schedule, its next sync and the jobs waiting for it."""
+    try:
+        with services().engine.connect() as conn:
+            return jsonify(schedule.show(conn, name))
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+
+
+@bp.put("/companies/<name>/schedule")
+@require_api_key
+def put_schedule(name: str, actor: str) -> Any:
+    """Set the schedule: ``{"mode": "every_poll" | "manual" | "daily", "at"?: "HH:MM", "time_zone"?: ZONE}``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("mode"), str):
+        return _error(400, "the request body must be a JSON object with 'mode': every_poll, daily or manual")
+    at, zone = body.get("at"), body.get("time_zone")
+    if not all(v is None or isinstance(v, str) for v in (at, zone)):
+        return _error(400, "'at' (HH:MM) and 'time_zone' (an IANA name) are strings")
+    try:
+        with services().engine.begin() as conn:
+            schedule.set_schedule(conn, name, schedule.parse_mode(body["mode"]), at=at, time_zone=zone)
+            shown = schedule.show(conn, name)
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    except schedule.InvalidSchedule as exc:
+        return _error(422, str(exc))
+    log(logging.INFO, "schedule_set", company=name, mode=shown["mode"], by=actor)
+    return jsonify(shown)
+
+
+@bp.post("/companies/<name>/sync-now")
+@require_api_key
+def post_sync_now(name: str, actor: str) -> Any:
+    """Release the company's waiting work: it goes at the Web Connector's next poll."""
+    try:
+        with services().engine.begin() as conn:
+            schedule.sync_now(conn, name)
+            shown = schedule.show(conn, name)
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    log(logging.INFO, "sync_now", company=name, by=actor)
+    return jsonify(shown)

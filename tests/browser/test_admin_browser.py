@@ -172,3 +172,43 @@ def test_token_is_not_kept_in_browser_history_or_cookies(browser: Any, server: t
     page.goto(live.url + "/companies/1")
     assert page.query_selector("#token") is None and token not in page.content()
     context.close()
+
+
+def test_admin_schedules_a_company_and_presses_sync_now(
+    browser: Any, server: tuple[LiveServer, Engine], tmp_path: Path
+) -> None:
+    """The schedule form refuses a misspelt zone with one error, saves daily 22:00 Chicago; Sync now releases work."""
+    live, engine = server
+    _seed(engine)
+    shots = ROOT / "docs" / "screenshots" if UPDATE_SCREENSHOTS else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(live.url + "/login")
+    page.fill("input[name=email]", ADMIN)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Log in')")
+    page.goto(live.url + "/companies/1")
+    assert page.inner_text("#schedule-summary") == "Syncs at every poll of the Web Connector"
+    assert page.locator("#schedule >> button:has-text('Sync now')").count() == 0
+
+    page.check("#schedule input[name=mode][value=daily]")
+    page.fill("#schedule input[name=at]", "22:00")
+    page.fill("#schedule input[name=time_zone]", "America/Chicgo")
+    page.click("button:has-text('Save schedule')")
+    assert page.locator("#schedule-error").count() == 1
+    assert "'America/Chicgo' is not a time zone" in page.inner_text("#schedule-error")
+    assert page.input_value("#schedule input[name=at]") == "22:00"  # what was typed is kept
+
+    page.fill("#schedule input[name=time_zone]", "America/Chicago")
+    page.click("button:has-text('Save schedule')")
+    assert "acme now syncs daily at 22:00 (America/Chicago)." in page.inner_text(".flash-ok")
+    assert page.inner_text("#schedule-summary") == "Syncs daily at 22:00 (America/Chicago)"
+    next_sync = page.inner_text("#next-sync")
+    assert re.fullmatch(r"next sync at \d{4}-\d\d-\d\d 22:00 C[SD]T \(America/Chicago\), \d{4}-\d\d-\d\d 0[34]:00 UTC",
+                        next_sync), next_sync  # fmt: skip
+    assert page.inner_text("#waiting") == "1 queued job wait for it"
+    page.screenshot(path=str(shots / "company-schedule.png"), full_page=True)
+
+    page.click("#schedule >> button:has-text('Sync now')")
+    assert "goes at the Web Connector's next poll (it polls every 5 minutes)" in page.inner_text(".flash-ok")
+    assert page.inner_text("#next-sync") == "at the Web Connector's next poll: the waiting work is released"

@@ -31,6 +31,10 @@ def test_bad_settings_are_named() -> None:
         load_settings(environ={"QBWC_BATCH_SIZE": "many"})
     with pytest.raises(ConfigError, match="unknown setting"):
         load_settings({"nonsense": 1}, environ={})
+    with pytest.raises(ConfigError, match=r"QBWC_DEFAULT_POLL_MINUTES must be between 1 and 15 minutes .*, not 30"):
+        load_settings(environ={"QBWC_DEFAULT_POLL_MINUTES": "30"})
+    with pytest.raises(ConfigError, match="QBWC_MANUAL_RECHECK_SECONDS must be 0 or more"):
+        load_settings(environ={"QBWC_MANUAL_RECHECK_SECONDS": "-1"})
 
 
 def test_redaction_masks_secrets_in_text_and_facts() -> None:

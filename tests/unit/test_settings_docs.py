@@ -27,7 +27,7 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
     assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and "QBWC_ITERATOR_PAGE" in ENV_HELP
-    assert len(NAMES) == 26
+    assert len(NAMES) == 27  # QBWC_MANUAL_RECHECK_SECONDS the 25th, QBWC_DB_POOL_SIZE and QBWC_STATEMENT_TIMEOUT
 
 
 @pytest.mark.parametrize("name", NAMES)

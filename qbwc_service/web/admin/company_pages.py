@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import zoneinfo
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from qbwc_service.accounts import companies
+from qbwc_service.accounts import companies, schedule
+from qbwc_service.config import MAX_POLL_MINUTES
 from qbwc_service.db.models import Company, Job, QbwcSession, utcnow
 from qbwc_service.errors import Conflict
 from qbwc_service.logs import log
@@ -47,7 +51,12 @@ def index() -> Any:
 def _new_form(value: CompanyInput, errors: dict[str, str], status: int = 200) -> tuple[str, int]:
     settings = services().settings
     page = render_template(
-        "companies/new.html", value=value, errors=errors, settings=settings, warning=public_url_warning(settings)
+        "companies/new.html",
+        value=value,
+        errors=errors,
+        settings=settings,
+        warning=public_url_warning(settings),
+        max_poll=MAX_POLL_MINUTES,
     )
     return page, status
 
@@ -89,9 +98,22 @@ def detail(company_id: int) -> Any:
     return _detail(_company_or_404(company_id))
 
 
-def _detail(company: Company, *, token: str | None = None, created: bool = False) -> Any:
+def _detail(
+    company: Company,
+    *,
+    token: str | None = None,
+    created: bool = False,
+    schedule_form: dict[str, str] | None = None,
+    schedule_error: str | None = None,
+) -> Any:
     db = get_db()
     facts = company_facts(db.connection(), [company])[company.id]
+    now = utcnow()
+    current = schedule.read_schedule(company)
+    plan = schedule.describe(current, now, waiting=facts.queued)
+    form = schedule_form or {
+        "mode": current.mode.value, "at": plan["at"] or "", "time_zone": current.time_zone or "",
+    }  # fmt: skip
     sessions = db.execute(
         select(QbwcSession)
         .where(QbwcSession.company_id == company.id)
@@ -108,7 +130,12 @@ def _detail(company: Company, *, token: str | None = None, created: bool = False
         "companies/detail.html",
         company=company,
         facts=facts,
-        health=assess(facts, utcnow()),
+        health=assess(facts, now),
+        plan=plan,
+        next_sync=_next_sync(current, plan),
+        schedule_form=form,
+        schedule_error=schedule_error,
+        zones=_zones(),
         sessions=list(sessions),
         queue=queue,
         token=token,
@@ -116,7 +143,7 @@ def _detail(company: Company, *, token: str | None = None, created: bool = False
         warning=public_url_warning(services().settings),
         endpoint=services().settings.endpoint_url,
     )
-    response = Response(page)
+    response = Response(page, status=400 if schedule_error else 200)
     if token is not None:
         response.headers["Cache-Control"] = "no-store"
     return response
@@ -170,4 +197,58 @@ def retry_failed(company_id: int) -> Any:
     count = jobs.retry_all_failed(db.connection(), company.id, actor=actor())
     db.commit()
     flash(f"{count} failed job{'s' if count != 1 else ''} of {company.name} queued again.", "ok")
+    return redirect(url_for(".detail", company_id=company_id))
+
+
+def _next_sync(current: schedule.Schedule, plan: dict[str, Any]) -> tuple[str, str] | None:
+    """The next daily time as the company's clock and UTC show it, e.g. ``2026-03-08 22:00 CDT``."""
+    if not plan["next_sync_at"]:
+        return None
+    utc = datetime.fromisoformat(plan["next_sync_at"])
+    return f"{utc.astimezone(current.zone):%Y-%m-%d %H:%M %Z}", f"{utc:%Y-%m-%d %H:%M} UTC"
+
+
+@functools.cache
+def _zones() -> list[str]:
+    """The IANA time zone names, for the schedule form's suggestions."""
+    return sorted(zoneinfo.available_timezones())
+
+
+@bp.post("/<int:company_id>/schedule")
+@admin_only
+def set_schedule(company_id: int) -> Any:
+    """Set when the connection's queued work goes: every poll, daily at a time in a zone, or manually."""
+    company = _company_or_404(company_id)
+    typed = {key: request.form.get(key, "").strip() for key in ("mode", "at", "time_zone")}
+    db = get_db()
+    try:
+        mode = schedule.parse_mode(typed["mode"])
+        daily = mode is schedule.SyncMode.DAILY
+        saved = schedule.set_schedule(
+            db.connection(), company.name, mode, at=typed["at"] if daily else None,
+            time_zone=typed["time_zone"] if daily else None,
+        )  # fmt: skip
+    except schedule.InvalidSchedule as exc:
+        db.rollback()
+        return _detail(company, schedule_form=typed, schedule_error=str(exc))
+    db.commit()
+    shown = schedule.describe(saved, utcnow(), waiting=0)
+    log(logging.INFO, "schedule_set", company=company.name, mode=shown["mode"], by=actor())
+    flash(f"{company.name} now syncs {shown['summary']}.", "ok")
+    return redirect(url_for(".detail", company_id=company_id))
+
+
+@bp.post("/<int:company_id>/sync-now")
+def sync_now(company_id: int) -> Any:
+    """Release the connection's waiting work: it goes at the Web Connector's next poll."""
+    company = _company_or_404(company_id)
+    db = get_db()
+    schedule.sync_now(db.connection(), company.name)
+    db.commit()
+    log(logging.INFO, "sync_now", company=company.name, by=actor())
+    flash(
+        f"Sync now: the queued work of {company.name} goes at the Web Connector's next poll "
+        f"(it polls every {company.poll_minutes} minutes).",
+        "ok",
+    )
     return redirect(url_for(".detail", company_id=company_id))

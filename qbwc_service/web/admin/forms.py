@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from qbwc_service.accounts.companies import poll_minutes_error
 from qbwc_service.db.models import JobState
 
 #: Jobs on one page of the jobs list.
@@ -68,8 +69,9 @@ def read_company(form: Mapping[str, str], default_poll: int) -> tuple[CompanyInp
         poll = default_poll
         errors["poll_minutes"] = "The poll interval is a whole number of minutes."
     else:
-        if not 1 <= poll <= 1440:
-            errors["poll_minutes"] = "The poll interval is between 1 and 1440 minutes."
+        why = poll_minutes_error(poll)
+        if why:
+            errors["poll_minutes"] = why
     company_file = form.get("company_file", "").strip()
     if len(company_file) > 500:
         errors["company_file"] = "The company file path is at most 500 characters."

@@ -70,7 +70,7 @@ def test_empty_list_explains_what_to_do(admin: FlaskClient) -> None:
 def test_new_form_shows_configured_defaults(admin: FlaskClient) -> None:
     """The form is prefilled with the default poll interval and shows app name, URL and support page."""
     page = admin.get("/companies/new").get_data(as_text=True)
-    assert 'name="poll_minutes" type="number" min="1" max="1440" value="5"' in page
+    assert 'name="poll_minutes" type="number" min="1" max="15" value="5"' in page
     assert "qbwc-service" in page and "http://localhost:8000/qbwc" in page and "http://localhost:8000/support" in page
 
 
@@ -99,7 +99,7 @@ def test_create_rejects_bad_input_with_field_messages(admin: FlaskClient, engine
     response = admin.post("/companies/new", data={"name": "", "username": "", "poll_minutes": "0"})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Give the connection a name" in page and "between 1 and 1440" in page
+    assert "Give the connection a name" in page and "1 to 15 minutes" in page
     with engine.connect() as conn:
         assert conn.execute(select(Company)).first() is None
 

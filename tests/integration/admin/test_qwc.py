@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from flask.testing import FlaskClient
 from lxml import etree
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from qbwc_service.accounts import companies
 from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.db.models import Company
 from qbxml_builders import hardened_parser
 from tests.conftest import make_test_app
 from tests.integration.admin.factories import ADMIN, login, make_user
@@ -49,12 +51,12 @@ def test_qwc_download_carries_every_element(admin: FlaskClient, company: NewComp
 def test_qwc_ids_are_stable_and_follow_the_company(admin: FlaskClient, engine: Engine) -> None:
     """Two downloads are identical; the file name, interval and read-only flag follow the connection."""
     with engine.begin() as conn:
-        new = companies.create_company(conn, "Zoe Books Ltd.", "zoe", poll_minutes=30, read_only=True)
+        new = companies.create_company(conn, "Zoe Books Ltd.", "zoe", poll_minutes=12, read_only=True)
     first, second = admin.get(f"/companies/{new.id}/qwc"), admin.get(f"/companies/{new.id}/qwc")
     assert first.data == second.data
     assert first.headers["Content-Disposition"] == 'attachment; filename="Zoe-Books-Ltd.qwc"'
     root = etree.fromstring(first.data)
-    assert root.findtext("Scheduler/RunEveryNMinutes") == "30" and root.findtext("IsReadOnly") == "true"
+    assert root.findtext("Scheduler/RunEveryNMinutes") == "12" and root.findtext("IsReadOnly") == "true"
     assert (root.findtext("OwnerID"), root.findtext("FileID")) == (new.owner_id, new.file_id)
 
 
@@ -73,3 +75,14 @@ def test_qwc_escapes_configured_text(sqlite_url: str) -> None:
     assert root.findtext("AppURL") == "https://sync.example.com/qbwc"
     assert root.findtext("AppSupport") == "https://sync.example.com/support"
     engine.dispose()
+
+
+def test_qwc_asks_for_at_most_15_minutes(admin: FlaskClient, engine: Engine) -> None:
+    """A connection stored with an hour (made before the limit) gets a .qwc of 15 minutes; a new one is refused."""
+    with engine.begin() as conn:
+        new = companies.create_company(conn, "Old Books", "old", poll_minutes=15)
+        conn.execute(update(Company).where(Company.id == new.id).values(poll_minutes=60))
+        with pytest.raises(companies.InvalidCompany, match="The poll interval is 1 to 15 minutes, not 16"):
+            companies.create_company(conn, "Slow Books", "slow", poll_minutes=16)
+    root = etree.fromstring(admin.get(f"/companies/{new.id}/qwc").data)
+    assert root.findtext("Scheduler/RunEveryNMinutes") == "15"
