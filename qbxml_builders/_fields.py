@@ -18,6 +18,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -38,6 +39,15 @@ _BLANK = re.compile(f"[{_SPACE_CLASS}]*")
 XML_TEXT_PATTERN = f"^[^{_NOT_XML_CLASS}]*$"
 #: The JSON Schema ``pattern`` of a list entry's name: XML text, no colon, not blank.
 LIST_NAME_PATTERN = f"^[^:{_NOT_XML_CLASS}]*[^:{_NOT_XML_CLASS}{_SPACE_CLASS}][^:{_NOT_XML_CLASS}]*$"
+
+#: The validation context of a payload read back as stored (see ``validate_payload(stored=True)``).
+STORED: dict[str, bool] = {"stored": True}
+
+
+def _stored(info: ValidationInfo) -> bool:
+    """Whether the payload being validated is one validated and stored before."""
+    context = info.context
+    return context is STORED or (isinstance(context, dict) and context.get("stored") is True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +73,11 @@ class XmlText:
                 raise ValueError("must not be blank")
         return value
 
+    def _check(self, value: str, info: ValidationInfo) -> str:
+        return value if _stored(info) else self.check(value)
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -182,8 +195,11 @@ class FixedPoint:
             ]
         }
 
+    def _check(self, value: Decimal, info: ValidationInfo) -> Decimal:
+        return value if _stored(info) else self.check(value)
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
@@ -266,7 +282,9 @@ class Payload(BaseModel):
         return ()
 
     @model_validator(mode="after")
-    def _keep_field_rules(self) -> Payload:
+    def _keep_field_rules(self, info: ValidationInfo) -> Payload:
+        if _stored(info):
+            return self
         for rule in _rules(type(self)):
             problem = rule.problem(self)
             if problem is not None:

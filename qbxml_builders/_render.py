@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from lxml import etree
 
@@ -74,6 +76,8 @@ class Target:
 
     def check(self, field: FieldPlan, path: str) -> None:
         """Raise VersionError when the target lacks ``field``'s element."""
+        if field.since is None and field.countries is None:
+            return
         if field.since is not None and self.key < field.since:
             raise VersionError(
                 path,
@@ -87,16 +91,38 @@ class Target:
             )
 
 
+def _decimal(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _datetime(value: datetime) -> str:
+    return value.replace(microsecond=0).isoformat()
+
+
+def _date(value: date) -> str:
+    return value.isoformat()
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+#: How a value of each exact type is spelled (subclasses, such as enums, go through :func:`text`).
+_SPELLING: dict[type, Callable[[Any], str]] = {
+    str: str, int: str, bool: _bool, Decimal: _decimal, date: _date, datetime: _datetime,
+}  # fmt: skip
+
+
 def text(value: object) -> str:
     """The qbXML spelling of a simple value."""
     if isinstance(value, bool):
-        return "true" if value else "false"
+        return _bool(value)
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return _decimal(value)
     if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
+        return _datetime(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return _date(value)
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, int | str):
@@ -107,34 +133,50 @@ def text(value: object) -> str:
 def attributes(model: Payload, target: Target) -> dict[str, str]:
     """The ``…Rq`` attributes a payload carries (iterator, iteratorID)."""
     out: dict[str, str] = {}
-    for field in plan(type(model)):
+    for field in _attributes(type(model)):
         value = getattr(model, field.name)
-        if field.attr and value is not None:
+        if value is not None:
             target.check(field, field.name)
-            out[field.attr] = text(value)
+            out[field.attr or field.tag] = text(value)
     return out
+
+
+@functools.cache
+def _elements(model: type[Payload]) -> tuple[FieldPlan, ...]:
+    """The fields of ``model`` rendered as elements, in emission order."""
+    return tuple(f for f in plan(model) if not (f.skip or f.attr))
+
+
+@functools.cache
+def _attributes(model: type[Payload]) -> tuple[FieldPlan, ...]:
+    """The fields of ``model`` rendered as attributes of the request."""
+    return tuple(f for f in plan(model) if f.attr)
 
 
 def emit(parent: etree._Element, model: Payload, target: Target, path: str = "") -> None:
     """Append the elements of ``model``'s fields to ``parent``, in schema order."""
-    for field in plan(type(model)):
-        if field.skip or field.attr:
+    values = model.__dict__
+    for field in _elements(type(model)):
+        value = values[field.name]
+        if value is None or (type(value) is tuple and not value):
             continue
-        value = getattr(model, field.name)
-        if value is None or (isinstance(value, tuple) and not value):
-            continue
-        where = f"{path}{field.name}"
-        target.check(field, where)
-        if isinstance(value, tuple):
+        if field.since is not None or field.countries is not None:
+            target.check(field, f"{path}{field.name}")
+        if type(value) is tuple:
             for i, item in enumerate(value):
-                _emit_one(parent, field.tag, item, target, f"{where}.{i}")
+                _emit_one(parent, field.tag, item, target, path, field.name, i)
         else:
-            _emit_one(parent, field.tag, value, target, where)
+            _emit_one(parent, field.tag, value, target, path, field.name, None)
 
 
-def _emit_one(parent: etree._Element, tag: str, value: object, target: Target, where: str) -> None:
-    if isinstance(value, Payload):
+def _emit_one(
+    parent: etree._Element, tag: str, value: object, target: Target, path: str, name: str, index: int | None
+) -> None:
+    spell = _SPELLING.get(type(value))
+    if spell is not None:
+        etree.SubElement(parent, tag).text = spell(value)
+    elif isinstance(value, Payload):
         child = etree.SubElement(parent, value.element_tag(tag))
-        emit(child, value, target, f"{where}.")
+        emit(child, value, target, f"{path}{name}." if index is None else f"{path}{name}.{index}.")
     else:
         etree.SubElement(parent, tag).text = text(value)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from . import accounts, company, customers, items, journal, payments, sales, salestax, vendors
 from ._envelope import SERVICE_ON_ERROR, OnError, build_document
-from ._fields import Payload
+from ._fields import STORED, Payload
 from ._render import Target, attributes, emit
 from .errors import BuilderError, PayloadValidationError, VersionError
 from .versions import DEFAULT_VERSION, Country, version_tuple
@@ -309,15 +309,22 @@ def format_errors(exc: pydantic.ValidationError) -> list[str]:
     return out
 
 
-def validate_payload(kind: str, data: Mapping[str, Any] | BaseModel) -> BaseModel:
-    """Validate ``data`` as the payload of ``kind``; PayloadValidationError lists every fault."""
+def validate_payload(kind: str, data: Mapping[str, Any] | BaseModel, *, stored: bool = False) -> BaseModel:
+    """Validate ``data`` as the payload of ``kind``; PayloadValidationError lists every fault.
+
+    ``stored``: ``data`` is a payload validated before and kept as its JSON dump
+    (``model_dump(mode="json")``), read back to be built, as a queue does. Types, lengths
+    and fields are checked as ever; the checks whose result a dump keeps (the rules across
+    fields, the fixed-point numbers' places, the characters XML can carry) are not run
+    again, and the numbers keep the normalised form they were dumped in.
+    """
     spec = get_kind(kind)
     if isinstance(data, spec.payload_model):
         return data
     if isinstance(data, BaseModel):
         data = data.model_dump()
     try:
-        return spec.payload_model.model_validate(data)
+        return spec.payload_model.model_validate(data, context=STORED if stored else None)
     except pydantic.ValidationError as exc:
         raise PayloadValidationError(kind, format_errors(exc)) from exc
 

@@ -8,7 +8,7 @@ refused the whole message. The caller records the outcomes (:func:`.jobs.settle`
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,10 +16,10 @@ from typing import Any
 from lxml import etree
 
 from qbwc_service.db.models import JobState
-from qbwc_service.errors import UnknownKind
+from qbwc_service.errors import PayloadError, UnknownKind
 from qbwc_service.qbwc import lost_replies
 from qbwc_service.queue.jobs import Outcome, dependency_failed, lost_reply_mark
-from qbwc_service.queue.kinds import Done, Failed, JobKind, Next, StepState, get_kind
+from qbwc_service.queue.kinds import Done, Failed, JobKind, Next, StepState, creates, get_kind, resolve_refs
 from qbwc_service.queue.retry import Action, RetryPolicy
 from qbxml_builders import QBResponse
 
@@ -41,6 +41,35 @@ class HeldJob:
     progress: Mapping[str, Any] | None = None
     #: Its dependencies held in the same message (sent before it).
     after: tuple[int, ...] = ()
+    #: The dependencies its payload names as ``{"job": N}``.
+    named: frozenset[int] = frozenset()
+    #: The recorded result of each of those that is done, to resolve the refs with.
+    known: Mapping[int, Mapping[str, Any]] | None = None
+
+
+def held_jobs(rows: Iterable[Any]) -> dict[int, HeldJob]:
+    """The jobs of :func:`.sessions.held`'s rows (one per job and dependency edge), by id."""
+    held: dict[int, HeldJob] = {}
+    edges: dict[int, tuple[list[int], set[int], dict[int, Any]]] = {}
+    for r in rows:
+        if r.id is None:
+            continue
+        if r.id not in held:
+            held[r.id] = HeldJob(r.id, r.kind, r.payload, r.step, r.attempts, r.max_attempts, r.progress)
+        if r.dep_id is None:
+            continue
+        after, named, known = edges.setdefault(r.id, ([], set(), {}))
+        if r.dep_in_message:
+            after.append(r.dep_id)
+        if r.dep_ref:
+            named.add(r.dep_id)
+            if r.dep_state == JobState.DONE:
+                known[r.dep_id] = r.dep_result or {}
+    for job_id, (after, named, known) in edges.items():
+        held[job_id] = dataclasses.replace(
+            held[job_id], after=tuple(after), named=frozenset(named), known=known or None
+        )
+    return held
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +116,45 @@ def of_message(
     """
     decided = Decided([])
     answered: set[int] = set()
+    results: dict[int, Mapping[str, Any]] = {}
     for answer in answers:
         job_id = job_id_of(answer.response.request_id)
         if job_id is None or job_id not in held or job_id in answered:
             decided.unexpected.append(answer.response)
             continue
         answered.add(job_id)
-        decided.outcomes.append(of_answer(held[job_id], answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket))
+        job = held[job_id]
+        if job.named:
+            job = _resolved(job, held, results)
+        outcome = of_answer(job, answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket)
+        if outcome.to_state is JobState.DONE and outcome.result:
+            results[job_id] = outcome.result
+        decided.outcomes.append(outcome)
     for job_id, job in held.items():
         if job_id not in answered:
             decided.outcomes.append(of_transport_failure(job, NO_ANSWER, policy=policy, now=now))
     decided.outcomes[:] = put_down_to_dependencies(held, decided.outcomes)
     return decided
+
+
+def _resolved(job: HeldJob, held: Mapping[int, HeldJob], results: Mapping[int, Mapping[str, Any]]) -> HeldJob:
+    """The job with its ``{"job": N}`` refs resolved, as when it was sent, for its kind to read the answer.
+
+    A dependency done before holds its recorded result; one answered earlier in the same
+    message, what that answer gave (else the FullName it was to create, as the request
+    carried). When one is missing (it failed in this message), the payload stays as stored:
+    the job's outcome is put down to that dependency anyway.
+    """
+    known = dict(job.known or {})
+    for dep in job.named - known.keys():
+        if dep in results:
+            known[dep] = results[dep]
+        elif dep in held and (name := creates(held[dep].kind, held[dep].payload)):
+            known[dep] = {"FullName": name}
+    try:
+        return dataclasses.replace(job, payload=resolve_refs(job.kind, job.payload, known))
+    except PayloadError:
+        return job
 
 
 def put_down_to_dependencies(held: Mapping[int, HeldJob], found: Sequence[Outcome]) -> list[Outcome]:

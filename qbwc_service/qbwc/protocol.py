@@ -10,7 +10,6 @@ means for each job) and :mod:`qbwc_service.queue.jobs` (the job rows).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from qbwc_service.db import outages, prepared
 from qbwc_service.db.models import Company, JobState, SessionState, utcnow
 from qbwc_service.logs import log
 from qbwc_service.qbwc import batches, handshake, outcomes, sessions
-from qbwc_service.qbwc.outcomes import Answer, HeldJob
+from qbwc_service.qbwc.outcomes import Answer
 from qbwc_service.queue import jobs
 from qbwc_service.queue.kinds import get_kind
 from qbwc_service.queue.retry import RetryPolicy
@@ -250,13 +249,7 @@ class Protocol:
                 self._ended(conn, ticket, "receiveResponseXML")
                 return -1
             session = rows[0]
-            held: dict[int, HeldJob] = {}
-            for r in rows:
-                if r.id is None:
-                    continue
-                job = held.get(r.id) or HeldJob(r.id, r.kind, r.payload, r.step, r.attempts, r.max_attempts,
-                                                r.progress)  # fmt: skip
-                held[r.id] = job if r.dep_id is None else dataclasses.replace(job, after=(*job.after, r.dep_id))
+            held = outcomes.held_jobs(rows)
             now = utcnow()
             fatal: str | None = None
             if hresult and hresult.strip():

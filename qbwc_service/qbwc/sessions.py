@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, insert, or_, select, update
 
 from qbwc_service.accounts.credentials import new_ticket
 from qbwc_service.db import prepared
@@ -80,20 +80,30 @@ def _session_stmt() -> Any:
 def _held_stmt() -> Any:
     """The open session of ``:p_ticket`` with each job it holds in flight.
 
-    One row per job and dependency of it held in the same message (``dep_id``, None when
-    it has none), the rows of one job together.
+    One row per job and dependency of it (``dep_id``, None when it has none) held in the
+    same message (``dep_in_message``) or named by a ``{"job": N}`` ref (``dep_ref``, with
+    its ``dep_state`` and ``dep_result``, to resolve the ref when the answer is read); the
+    rows of one job together.
     """
     held = J.c.ticket == S.c.ticket, J.c.state == JobState.IN_FLIGHT
-    dep = J.alias("dep")
-    edges = D.join(dep, dep.c.id == D.c.depends_on_id)
-    in_message = and_(D.c.job_id == J.c.id, dep.c.ticket == S.c.ticket, dep.c.state == JobState.IN_FLIGHT)
+    dep, here = J.alias("dep"), J.alias("here")
+    # The edges by the primary key (job_id, ...), each dependency by its id: an OR over the
+    # joined dependency would make SQLite scan every edge.
+    in_message = exists().where(here.c.id == D.c.depends_on_id, here.c.ticket == S.c.ticket,
+                                here.c.state == JobState.IN_FLIGHT)  # fmt: skip
     return (
         select(
             S.c.company_id, S.c.planned, S.c.done, S.c.failed,
             J.c.id, J.c.kind, J.c.payload, J.c.step, J.c.attempts, J.c.max_attempts, J.c.progress,
-            D.c.depends_on_id.label("dep_id"),
+            D.c.depends_on_id.label("dep_id"), D.c.ref.label("dep_ref"),
+            and_(dep.c.state == JobState.IN_FLIGHT, dep.c.ticket == S.c.ticket).label("dep_in_message"),
+            dep.c.state.label("dep_state"), dep.c.result.label("dep_result"),
         )
-        .select_from(S.outerjoin(J, and_(*held)).outerjoin(edges, in_message))
+        .select_from(
+            S.outerjoin(J, and_(*held))
+            .outerjoin(D, and_(D.c.job_id == J.c.id, or_(D.c.ref, in_message)))
+            .outerjoin(dep, dep.c.id == D.c.depends_on_id)
+        )
         .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
         .order_by(J.c.id, D.c.depends_on_id)
     )  # fmt: skip

@@ -23,7 +23,8 @@ from typing import Any
 from lxml import etree
 
 from qbwc_service.errors import PayloadError, Unverifiable
-from qbwc_service.queue.steps import Done, Failed, JobKind, Next, Step, StepState, typed_dump, typed_model
+from qbwc_service.queue.refs import is_job_ref
+from qbwc_service.queue.steps import Done, Failed, JobKind, Next, Step, StepState, typed_clean, typed_model
 from qbxml_builders import QBResponse
 from qbxml_builders.kinds import KINDS, RequestKind, build_request
 from qbxml_builders.queries import ListQuery
@@ -249,12 +250,22 @@ def ensure_kind(prefix: str, add: RequestKind) -> JobKind:
     name = f"{prefix}_ensure"
 
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
-        clean = typed_dump(typed_model(add, payload, as_kind=name))
+        clean = typed_clean(add, payload, as_kind=name)
         try:
             full_name_of(clean)
         except Unverifiable:
+            by_job = is_job_ref(clean.get("parent_ref"))
             raise PayloadError(
-                name, ["parent_ref: give the parent's full_name: an ensure looks the entry up by its full name"]
+                name,
+                [
+                    "parent_ref: give the parent's full_name: an ensure looks the entry up by its full name"
+                    + (
+                        " (a job's ref gives its ListID only; a job queued to create that name is waited for all the "
+                        "same)"
+                        if by_job
+                        else ""
+                    )
+                ],
             ) from None
         return clean
 
@@ -269,7 +280,8 @@ def ensure_kind(prefix: str, add: RequestKind) -> JobKind:
 
     def steps(state: StepState, version: str, country: str) -> etree._Element:
         if _phase(state) == "add":
-            return add.build(typed_model(add, state.payload, as_kind=name), version=version, country=country)
+            model = typed_model(add, state.payload, as_kind=name, stored=True)
+            return add.build(model, version=version, country=country)
         return first(state.payload, version, country)
 
     def take_answer(state: StepState, response: QBResponse) -> Step:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from qbwc_service.errors import PayloadError
+from qbwc_service.queue.refs import stand_in
 from qbwc_service.queue.steps import (
     Done,
     Failed,
@@ -39,7 +40,7 @@ from qbwc_service.queue.steps import (
     SinkFull,
     Step,
     StepState,
-    typed_dump,
+    typed_clean,
     typed_model,
 )
 from qbxml_builders import QBResponse
@@ -170,14 +171,15 @@ def query_kind(spec: RequestKind, sink: PageSink | None = None) -> JobKind:
         iterate = payload.get("iterate", False)
         if not isinstance(iterate, bool):
             raise PayloadError(spec.name, ["iterate: must be true or false"])
+        query = {k: v for k, v in payload.items() if k != "iterate"}
         if not iterate:
-            return typed_dump(model(payload))
+            return typed_clean(spec, query)
         for taken in ("iterator", "iterator_id"):
             if payload.get(taken) is not None:
                 raise PayloadError(spec.name, [f"{taken}: the job sets it itself when it iterates"])
         # The page size goes in MaxReturned: refused where the query cannot take one.
-        model(payload, max_returned=payload.get("max_returned") or 1, iterator="Start")
-        return {"iterate": True, **typed_dump(model(payload))}
+        typed_clean(spec, {**query, "max_returned": payload.get("max_returned") or 1, "iterator": "Start"})
+        return {"iterate": True, **typed_clean(spec, query)}
 
     def build(payload: Mapping[str, Any], version: str, country: str) -> etree._Element:
         return steps(StepState(payload, 0, None), version, country)
@@ -244,7 +246,7 @@ def query_kind(spec: RequestKind, sink: PageSink | None = None) -> JobKind:
         return Next(following, f"{count}, {to_come}", share=pages / (pages + max(pages_left, 1)), records=records)
 
     def reference(payload: Mapping[str, Any]) -> str | None:
-        return spec.reference(model(payload))
+        return spec.reference(model(stand_in(payload)[0]))
 
     def schema() -> dict[str, Any]:
         found = spec.payload_model.model_json_schema()

@@ -287,8 +287,11 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
     if dialect == "postgresql":
         window = window.with_for_update(skip_locked=True, of=J)
     w = window.subquery("w")
-    edge, dep = D.alias("edge"), J.alias("dep")
-    edges = edge.join(dep, dep.c.id == edge.c.depends_on_id)
+    edge, dep, pending = D.alias("edge"), J.alias("dep"), J.alias("pending")
+    # Each candidate's edges by the primary key (job_id, ...), then each dependency by its id:
+    # a condition on the joined dependency (edge JOIN dep) made SQLite scan every edge of
+    # the table for each candidate.
+    not_done = exists().where(pending.c.id == edge.c.depends_on_id, pending.c.state != _DONE)
     return (
         select(
             S.c.company_id, S.c.hcp_seen, S.c.qbxml_version, S.c.qbxml_country,
@@ -298,7 +301,8 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
         )
         .select_from(
             S.join(w, w.c.company_id == S.c.company_id)
-            .outerjoin(edges, and_(edge.c.job_id == w.c.id, or_(edge.c.ref, dep.c.state != _DONE)))
+            .outerjoin(edge, and_(edge.c.job_id == w.c.id, or_(edge.c.ref, not_done)))
+            .outerjoin(dep, dep.c.id == edge.c.depends_on_id)
         )
         .where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
         .order_by(w.c.priority.desc(), w.c.id, edge.c.depends_on_id)
@@ -479,7 +483,7 @@ def in_message(candidates: Sequence[Candidate], *, limit: int) -> list[LeasedJob
                 continue
             dep = placed.get(d)
             name = creates(dep.kind, dep.payload) if dep is not None else None
-            if name is None or any(r.job_id == d and r.wants != "ListID" for r in job_refs(c.job.payload)):
+            if name is None or any(r.job_id == d and not r.by_name for r in job_refs(c.job.payload)):
                 return False
             known[d] = {"FullName": name}
         job = c.job

@@ -12,15 +12,14 @@ typed request of :mod:`qbxml_builders` and raw ``qbxml``) and those that workflo
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
-from pydantic import BaseModel
 
 from qbwc_service.errors import PayloadError, UnknownKind
 from qbwc_service.queue import ensure, iterate, mod_query
+from qbwc_service.queue.refs import JobRef, job_refs, names_referred_to, resolve_refs, stand_in
 from qbwc_service.queue.steps import (
     Done,
     Failed,
@@ -30,7 +29,7 @@ from qbwc_service.queue.steps import (
     SinkFull,
     Step,
     StepState,
-    typed_dump,
+    typed_clean,
     typed_model,
 )
 from qbxml_builders import BuilderError, ResponseError, parse_untrusted
@@ -40,6 +39,7 @@ __all__ = [
     "Done",
     "Failed",
     "JobKind",
+    "JobRef",
     "Next",
     "PageSink",
     "SinkFull",
@@ -47,10 +47,13 @@ __all__ = [
     "StepState",
     "build_request",
     "get_kind",
+    "job_refs",
+    "names_referred_to",
     "next_request",
     "raw_request",
     "register",
     "registry",
+    "resolve_refs",
 ]
 
 #: Largest ready-made request a ``qbxml`` job may carry.
@@ -162,114 +165,6 @@ def registry() -> dict[str, JobKind]:
     return {**_builtin(), **_registered}
 
 
-# -- references between jobs ------------------------------------------------------------
-
-#: Stands in for a ``{"job": N}`` ref while the rest of the payload is validated.
-_PLACEHOLDER_ID = "JOB-REF"
-
-
-@dataclass(frozen=True, slots=True)
-class JobRef:
-    """A ``{"job": N}`` in a payload: where it sits, the job it names, and the id it stands for."""
-
-    path: tuple[str | int, ...]
-    job_id: int
-    #: ``ListID`` (a list ref, ``…_ref``) or ``TxnID`` (a ``txn_id`` field, as in ``applied_to``).
-    wants: str
-
-    @property
-    def field(self) -> str:
-        """The field's path as validation errors name it (``applied_to.0.txn_id``)."""
-        return ".".join(str(p) for p in self.path)
-
-
-def _is_job_ref(value: Any) -> bool:
-    return isinstance(value, Mapping) and len(value) == 1 and type(value.get("job")) is int
-
-
-def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    yield path, value
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            yield from _walk(inner, (*path, key))
-    elif isinstance(value, list | tuple):
-        for index, inner in enumerate(value):
-            yield from _walk(inner, (*path, index))
-
-
-def job_refs(payload: Mapping[str, Any]) -> list[JobRef]:
-    """Every ``{"job": N}`` ref of a payload: in a ``…_ref`` field, or as a ``txn_id``."""
-    found = []
-    for path, value in _walk(payload, ()):
-        if not path or not _is_job_ref(value) or not isinstance(path[-1], str):
-            continue
-        key = path[-1]
-        if key == "txn_id":
-            found.append(JobRef(path, value["job"], "TxnID"))
-        elif key.endswith("_ref"):
-            found.append(JobRef(path, value["job"], "ListID"))
-    return found
-
-
-def names_referred_to(payload: Mapping[str, Any]) -> set[str]:
-    """The FullNames a payload's refs give without a ListID, case-folded (implicit dependencies)."""
-    names = set()
-    for path, value in _walk(payload, ()):
-        if path and isinstance(path[-1], str) and path[-1].endswith("_ref") and isinstance(value, Mapping):
-            name = value.get("full_name")
-            if isinstance(name, str) and value.get("list_id") is None:
-                names.add(name.casefold())
-    return names
-
-
-def _replace(payload: Any, path: tuple[str | int, ...], value: Any) -> Any:
-    """A copy of ``payload`` with ``value`` at ``path`` (containers on the path copied, the rest shared)."""
-    if not path:
-        return value
-    head, rest = path[0], path[1:]
-    if isinstance(payload, Mapping) and isinstance(head, str):
-        return {**payload, head: _replace(payload[head], rest, value)}
-    if isinstance(payload, list | tuple) and isinstance(head, int):
-        items = list(payload)
-        items[head] = _replace(items[head], rest, value)
-        return items
-    raise PayloadError("job ref", [f"{'.'.join(str(p) for p in path)}: not found in the payload"])
-
-
-def _placeholder(ref: JobRef) -> Any:
-    return _PLACEHOLDER_ID if ref.wants == "TxnID" else {"list_id": _PLACEHOLDER_ID}
-
-
-def resolve_refs(kind: str, payload: Mapping[str, Any], known: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
-    """The payload with each ``{"job": N}`` ref replaced by what ``known[N]`` gives for it.
-
-    ``known[N]`` is the dependency's recorded ``result`` (ListID, TxnID, FullName), or
-    ``{"FullName": ...}`` for a dependency sent earlier in the same message. A list ref
-    becomes ``{"list_id": ListID}``, else ``{"full_name": FullName}``; a ``txn_id`` becomes
-    the TxnID. Raises :class:`PayloadError` naming the job whose result lacks the id.
-    """
-    out: Any = dict(payload)
-    problems = []
-    for ref in job_refs(payload):
-        got = known.get(ref.job_id) or {}
-        if ref.wants == "TxnID":
-            value: Any = got.get("TxnID")
-        elif got.get("ListID"):
-            value = {"list_id": got["ListID"]}
-        else:
-            value = {"full_name": got["FullName"]} if got.get("FullName") else None
-        if value is None:
-            problems.append(
-                f"{ref.field}: job {ref.job_id}, which this one refers to, recorded no {ref.wants} "
-                f"(its result: {dict(got) or 'none'}); correct the payload or that job, then retry"
-            )
-            continue
-        out = _replace(out, ref.path, value)
-    if problems:
-        raise PayloadError(kind, problems)
-    return dict(out)
-
-
 def _list_name_rule(payload: Mapping[str, Any]) -> str | None:
     """FullName of the entry an Add creates: ``name``, or ``Parent:name`` under a parent named by FullName."""
     name = payload.get("name")
@@ -293,32 +188,19 @@ def creates(kind: str, payload: Mapping[str, Any]) -> str | None:
 def _typed_kind(spec: RequestKind) -> JobKind:
     """A job kind over one typed request kind of :mod:`qbxml_builders`.
 
-    A ref may name another job (``{"job": N}``): validated with a placeholder in its place,
-    stored as given, and resolved to the job's recorded id when sent (:func:`resolve_refs`).
+    A ref may name another job (``{"job": N}``, see :mod:`.refs`): validated with a
+    placeholder in its place, stored as given, and resolved to the job's recorded id when sent.
     """
-
-    def model(payload: Mapping[str, Any]) -> BaseModel:
-        return typed_model(spec, payload)
-
-    def stand_in(payload: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[JobRef]]:
-        refs = job_refs(payload)
-        for ref in refs:
-            payload = _replace(payload, ref.path, _placeholder(ref))
-        return payload, refs
 
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
         # Stored as JSON (money as strings, dates ISO) and validated again when sent.
-        checked, refs = stand_in(payload)
-        clean: Any = typed_dump(model(checked))
-        for ref in refs:
-            clean = _replace(clean, ref.path, {"job": ref.job_id})
-        return dict(clean)
+        return typed_clean(spec, payload)
 
     def build(payload: Mapping[str, Any], version: str, country: str) -> etree._Element:
-        return spec.build(model(payload), version=version, country=country)
+        return spec.build(typed_model(spec, payload, stored=True), version=version, country=country)
 
     def reference(payload: Mapping[str, Any]) -> str | None:
-        return spec.reference(model(stand_in(payload)[0]))
+        return spec.reference(typed_model(spec, stand_in(payload)[0]))
 
     return JobKind(spec.name, spec.description, validate, build, reference, schema=spec.payload_model.model_json_schema)
 

@@ -18,7 +18,8 @@ from typing import Any
 from lxml import etree
 
 from qbwc_service.errors import PayloadError
-from qbwc_service.queue.steps import Done, Failed, JobKind, Next, Step, StepState, typed_dump, typed_model
+from qbwc_service.queue.refs import stand_in
+from qbwc_service.queue.steps import Done, Failed, JobKind, Next, Step, StepState, typed_clean, typed_model
 from qbxml_builders import QBResponse
 from qbxml_builders.kinds import KINDS, RequestKind, build_request
 from qbxml_builders.responses import classify
@@ -56,8 +57,8 @@ def mod_kind(spec: RequestKind) -> JobKind:
 
     def validate(payload: Mapping[str, Any]) -> dict[str, Any]:
         if payload.get("edit_sequence") is not None:
-            return typed_dump(model(payload))
-        clean = typed_dump(model(payload, _PLACEHOLDER))
+            return typed_clean(spec, payload)
+        clean = typed_clean(spec, {**payload, "edit_sequence": _PLACEHOLDER})
         del clean["edit_sequence"]
         return clean
 
@@ -120,7 +121,7 @@ def mod_kind(spec: RequestKind) -> JobKind:
         )
 
     def reference(payload: Mapping[str, Any]) -> str | None:
-        return spec.reference(model(payload, payload.get("edit_sequence") or _PLACEHOLDER))
+        return spec.reference(model(stand_in(payload)[0], payload.get("edit_sequence") or _PLACEHOLDER))
 
     return JobKind(
         spec.name,

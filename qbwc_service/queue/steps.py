@@ -22,6 +22,7 @@ from lxml import etree
 from pydantic import BaseModel
 
 from qbwc_service.errors import PayloadError
+from qbwc_service.queue.refs import restore, stand_in
 from qbxml_builders import QBResponse
 from qbxml_builders.errors import PayloadValidationError
 from qbxml_builders.kinds import RequestKind, validate_payload
@@ -151,10 +152,17 @@ class JobKind:
         return self.steps(state, version, country)
 
 
-def typed_model(spec: RequestKind, payload: Mapping[str, Any], *, as_kind: str | None = None) -> BaseModel:
-    """The payload validated as ``spec``'s model; faults become :class:`PayloadError` (named ``as_kind``)."""
+def typed_model(
+    spec: RequestKind, payload: Mapping[str, Any], *, as_kind: str | None = None, stored: bool = False
+) -> BaseModel:
+    """The payload validated as ``spec``'s model; faults become :class:`PayloadError` (named ``as_kind``).
+
+    ``stored``: the payload is as :func:`typed_clean` stored it (its ``{"job": N}`` refs
+    resolved, if any), so the checks a stored payload passed already are not run again
+    (``validate_payload(stored=True)``). Types and lengths are checked all the same.
+    """
     try:
-        return validate_payload(spec.name, dict(payload))
+        return validate_payload(spec.name, dict(payload), stored=stored)
     except PayloadValidationError as exc:
         raise PayloadError(as_kind or spec.name, exc.errors) from exc
 
@@ -162,3 +170,15 @@ def typed_model(spec: RequestKind, payload: Mapping[str, Any], *, as_kind: str |
 def typed_dump(model: BaseModel) -> dict[str, Any]:
     """A validated payload as it is stored: JSON (money as strings, dates ISO), without empty fields."""
     return model.model_dump(mode="json", exclude_none=True)
+
+
+def typed_clean(spec: RequestKind, payload: Mapping[str, Any], *, as_kind: str | None = None) -> dict[str, Any]:
+    """A payload checked as ``spec``'s model and normalised as it is stored (:func:`typed_dump`).
+
+    The one rule for ``{"job": N}`` refs (:mod:`.refs`) of every typed kind: each is
+    validated as a placeholder id, so that every other field is checked and reported as
+    usual, and is stored as given, to be resolved when the job is sent.
+    """
+    checked, refs = stand_in(payload)
+    clean = typed_dump(typed_model(spec, checked, as_kind=as_kind))
+    return restore(clean, refs) if refs else clean

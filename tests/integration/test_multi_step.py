@@ -1,4 +1,4 @@
-"""Multi-step jobs through the Protocol against the emulator: ensure, Mod without EditSequence, iterated queries."""
+"""Multi-step jobs through the Protocol and the emulator: ensure, Mod without EditSequence, iterated query, job refs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select
 
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.config import Settings, load_settings
-from qbwc_service.db.models import Job, JobEvent, JobState
+from qbwc_service.db.models import Job, JobDependency, JobEvent, JobState
+from qbwc_service.errors import PayloadError
 from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
 from qbwc_service.simulator import QuickBooksEmulator
@@ -332,3 +333,124 @@ def test_a_new_worker_for_every_call_loses_nothing_between_steps(
     assert qb.find("Customer", "Customer 01")["CompanyName"] == "One"  # type: ignore[index]
     result = job(engine, pages).result
     assert result["count"] == len({r["ListID"] for r in result["records"]}) >= 12
+
+
+# -- {"job": N} refs in ensure kinds and Mods ------------------------------------------------
+
+AGENCY = {"name": "State Board"}
+
+
+def edges(engine: Engine, job_id: int) -> list[tuple[int, bool]]:
+    """The job's dependency edges: (the job it waits for, whether its payload names it)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(JobDependency.depends_on_id, JobDependency.ref).where(JobDependency.job_id == job_id)
+        )
+        return sorted((r.depends_on_id, r.ref) for r in rows)
+
+
+def tax_item(vendor_job: int, rate: str = "7.5") -> dict[str, Any]:
+    return {"name": "CA Tax", "tax_rate": rate, "tax_vendor_ref": {"job": vendor_job}}
+
+
+def run_setup(engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator,
+              vendor: dict[str, Any], rate: str = "7.5") -> tuple[Any, Any]:  # fmt: skip
+    """Queue a vendor_ensure and a sales_tax_item_ensure naming it by job, run one session; both rows."""
+    vendor_job = enqueue(engine, "vendor_ensure", vendor)
+    item_job = enqueue(engine, "sales_tax_item_ensure", tax_item(vendor_job, rate))
+    assert edges(engine, item_job) == [(vendor_job, True)]
+    assert job(engine, item_job).payload["tax_vendor_ref"] == {"job": vendor_job}
+    Session(protocol, company, qb).run()
+    return job(engine, vendor_job), job(engine, item_job)
+
+
+def test_a_sales_tax_item_ensure_naming_its_agency_by_job_creates_both_then_adopts_both(
+    engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator
+) -> None:
+    """The item's TaxVendorRef is the agency ensured before it; a second run adopts both, the ref compared by ListID."""
+    vendor, item = run_setup(engine, company, protocol, qb, AGENCY)
+    assert (vendor.state, item.state) == (JobState.DONE, JobState.DONE), (vendor.error, item.error)
+    created = qb.find("ItemSalesTax", "CA Tax")
+    assert created is not None
+    assert created["TaxVendorRef"]["ListID"] == vendor.result["ListID"]
+    assert item.result["ListID"] == created["ListID"]
+
+    again_vendor, again_item = run_setup(engine, company, protocol, qb, AGENCY)
+    assert (again_vendor.state, again_item.state) == (JobState.DONE, JobState.DONE), again_item.error
+    assert again_vendor.result["ListID"] == vendor.result["ListID"]
+    assert again_item.result["ListID"] == item.result["ListID"] and "warnings" not in again_item.result
+    assert [r["Name"] for r in qb.records("ItemSalesTax")].count("CA Tax") == 1
+    assert [r["Name"] for r in qb.records("Vendor")].count("State Board") == 1
+
+
+def test_an_ensure_whose_job_ref_names_another_agency_fails_on_the_key_field(
+    engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator
+) -> None:
+    """The tax item exists paying one agency; the job names another agency's job: a key difference, by ListID."""
+    first, _ = run_setup(engine, company, protocol, qb, AGENCY)
+    other, item = run_setup(engine, company, protocol, qb, {"name": "County Office"})
+    assert other.state == JobState.DONE and item.state == JobState.FAILED
+    assert (
+        f"tax_vendor_ref is {first.result['ListID']!r} in QuickBooks, {other.result['ListID']!r} in the job"
+        in item.error
+    )
+
+
+def test_an_item_ensure_with_its_account_given_by_job_posts_to_that_account(
+    engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator
+) -> None:
+    """item_service_ensure's account_ref names an account_ensure job: the item is added posting to that account."""
+    account = enqueue(engine, "account_ensure", {"name": "Labour Income", "account_type": "Income"})
+    sales = {"price": "40.00", "account_ref": {"job": account}}
+    item = enqueue(engine, "item_service_ensure", {"name": "Labour", "sales_or_purchase": sales})
+    assert edges(engine, item) == [(account, True)]
+    Session(protocol, company, qb).run()
+    account_row, item_row = job(engine, account), job(engine, item)
+    assert (account_row.state, item_row.state) == (JobState.DONE, JobState.DONE), item_row.error
+    found = qb.find("ItemService", "Labour")
+    assert found is not None
+    assert found["SalesOrPurchase"]["AccountRef"]["ListID"] == account_row.result["ListID"]
+
+
+def test_a_customer_mod_without_edit_sequence_names_the_customer_and_its_parent_by_job(
+    engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator
+) -> None:
+    """customer_mod of the customer a job added, moved under the parent another job added: read, then changed."""
+    parent = enqueue(engine, "customer_add", {"name": "Acme"})
+    child = enqueue(engine, "customer_add", {"name": "Shop"})
+    mod = enqueue(engine, "customer_mod", {"list_id": {"job": child}, "parent_ref": {"job": parent}})
+    assert edges(engine, mod) == [(parent, True), (child, True)]
+    Session(protocol, company, qb).run()
+    row = job(engine, mod)
+    assert row.state == JobState.DONE, row.error
+    moved = qb.find("Customer", "Acme:Shop")
+    assert moved is not None and moved["ListID"] == job(engine, child).result["ListID"]
+    assert moved["ParentRef"]["ListID"] == job(engine, parent).result["ListID"]
+
+
+def test_an_invoice_mod_without_edit_sequence_names_the_invoice_and_its_new_customer_by_job(
+    engine: Engine, company: NewCompany, protocol: Protocol, qb: QuickBooksEmulator
+) -> None:
+    """invoice_mod's txn_id and customer_ref are jobs: the invoice that job entered now bills the other customer."""
+    seed(qb, "customer_add", {"name": "Acme"})
+    seed(qb, "item_service_add", {"name": "Labour", "sales_or_purchase": {"price": "40.00"}})
+    lines = [{"item_ref": {"full_name": "Labour"}, "quantity": "1"}]
+    invoice = enqueue(engine, "invoice_add", {"customer_ref": {"full_name": "Acme"}, "ref_number": "1", "lines": lines})
+    other = enqueue(engine, "customer_add", {"name": "Bodega"})
+    mod = enqueue(engine, "invoice_mod", {"txn_id": {"job": invoice}, "customer_ref": {"job": other}, "memo": "moved"})
+    Session(protocol, company, qb).run()
+    row = job(engine, mod)
+    assert row.state == JobState.DONE, row.error
+    (entered,) = qb.records("Invoice")
+    assert entered["TxnID"] == job(engine, invoice).result["TxnID"]
+    assert entered["CustomerRef"]["ListID"] == job(engine, other).result["ListID"]
+    assert entered["Memo"] == "moved"
+
+
+def test_an_ensure_refuses_a_parent_given_by_job(engine: Engine, company: NewCompany) -> None:
+    """An ensure looks the entry up by its full name, so a parent by job is refused with a sentence."""
+    parent = enqueue(engine, "customer_ensure", {"name": "Acme"})
+    with pytest.raises(PayloadError) as refused:
+        enqueue(engine, "customer_ensure", {"name": "Shop", "parent_ref": {"job": parent}})
+    assert refused.value.errors[0].startswith("parent_ref: give the parent's full_name")
+    assert "a job's ref gives its ListID only" in refused.value.errors[0]

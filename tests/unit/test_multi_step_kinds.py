@@ -8,7 +8,7 @@ import pytest
 from lxml import etree
 
 from qbwc_service.errors import PayloadError
-from qbwc_service.queue import ensure, iterate, mod_query
+from qbwc_service.queue import ensure, iterate, kinds, mod_query
 from qbwc_service.queue.kinds import Done, Failed, Next, StepState, get_kind, registry
 from qbxml_builders import parse_response_elements
 from qbxml_builders.kinds import KINDS
@@ -293,3 +293,55 @@ def test_a_query_without_iterate_is_one_request_as_before() -> None:
     assert plain.get("iterator") is None and plain.findtext("FullName") == "Zoë"
     with pytest.raises(PayloadError, match="iterator"):
         get_kind("customer_query").validate({"iterate": True, "iterator": "Start"})
+
+
+# -- {"job": N} refs in every typed kind ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload", "bad"),
+    [
+        ("sales_tax_item_ensure", {"name": "CA", "tax_rate": "x", "tax_vendor_ref": {"job": 3}, "item_desc": 5},
+         ["item_desc", "tax_rate"]),
+        ("item_service_ensure", {"name": "L", "sales_or_purchase": {"price": "lots", "account_ref": {"job": 3}}},
+         ["sales_or_purchase.price"]),
+        ("customer_mod", {"list_id": {"job": 4}, "parent_ref": {"job": 3}, "phone": 7, "email": 8},
+         ["email", "phone"]),
+        ("invoice_mod", {"txn_id": {"job": 4}, "customer_ref": {"job": 3}, "memo": 1}, ["memo"]),
+        ("invoice_query", {"iterate": True, "entity_filter": {"list_ids": [{"job": 3}]}, "max_returned": "many"},
+         ["max_returned"]),
+    ],
+)  # fmt: skip
+def test_job_refs_are_accepted_by_every_typed_kind_and_other_fields_report_one_error_each(
+    kind: str, payload: dict[str, Any], bad: list[str]
+) -> None:
+    """Ensure, Mod and iterated query kinds validate around job refs: each bad field once, the refs kept as given."""
+    with pytest.raises(PayloadError) as refused:
+        get_kind(kind).validate(payload)
+    assert sorted(e.split(":")[0] for e in refused.value.errors) == bad
+    fixed = {k: v for k, v in payload.items() if k.split(".")[0] not in bad and k not in ("max_returned",)}
+    if kind == "item_service_ensure":
+        fixed["sales_or_purchase"] = {"price": "1.00", "account_ref": {"job": 3}}
+    clean = get_kind(kind).validate(fixed)
+    assert kinds.job_refs(clean) == kinds.job_refs(fixed) and kinds.job_refs(clean)
+
+
+def test_a_mod_builds_each_step_from_the_payload_with_its_refs_resolved() -> None:
+    """The Mod's query names the record the job ref resolved to, and its Mod carries the resolved parent."""
+    payload = get_kind("customer_mod").validate({"list_id": {"job": 4}, "parent_ref": {"job": 3}})
+    resolved = kinds.resolve_refs("customer_mod", payload, {4: {"ListID": "80-4"}, 3: {"ListID": "80-3"}})
+    assert resolved == {"list_id": "80-4", "parent_ref": {"list_id": "80-3"}}
+    query = get_kind("customer_mod").next_request(StepState(resolved, 0, None), "13.0", "US")
+    assert query.findtext("ListID") == "80-4"
+    mod = get_kind("customer_mod").next_request(StepState(resolved, 1, {"edit_sequence": "9"}), "13.0", "US")
+    assert mod.findtext("CustomerMod/ParentRef/ListID") == "80-3" and mod.findtext("CustomerMod/EditSequence") == "9"
+
+
+def test_a_list_id_ref_cannot_go_by_name_and_a_parent_by_job_creates_no_known_name() -> None:
+    """A record's own ListID needs its job done (a FullName will not do); a child of a parent by job creates no name."""
+    (own, parent) = kinds.job_refs({"list_id": {"job": 4}, "parent_ref": {"job": 3}})
+    assert (own.wants, own.by_name, parent.by_name) == ("ListID", False, True)
+    with pytest.raises(PayloadError, match="list_id: job 4, which this one refers to, recorded no ListID"):
+        kinds.resolve_refs("customer_mod", {"list_id": {"job": 4}}, {4: {"FullName": "Shop"}})
+    assert kinds.creates("customer_add", {"name": "Shop", "parent_ref": {"job": 3}}) is None
+    assert kinds.creates("customer_ensure", {"name": "Shop", "parent_ref": {"full_name": "Acme"}}) == "Acme:Shop"

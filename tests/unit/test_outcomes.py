@@ -229,3 +229,52 @@ def test_the_kind_sees_the_answer_element_and_the_ticket() -> None:
                         kind_of=lambda _: kind, ticket="T-1")  # fmt: skip
     (state,) = seen
     assert state.ticket == "T-1" and state.answer is not None and state.answer.findtext("CustomerRet/Name") == "A"
+
+
+def _tax_item_found(vendor_list_id: str) -> str:
+    return rs("8", name="ItemQueryRs", ret=(
+        "<ItemSalesTaxRet><ListID>80000009-1</ListID><EditSequence>1</EditSequence><Name>CA Tax</Name>"
+        f"<TaxRate>7.5</TaxRate><TaxVendorRef><ListID>{vendor_list_id}</ListID><FullName>State Board</FullName>"
+        "</TaxVendorRef></ItemSalesTaxRet>"
+    ))  # fmt: skip
+
+
+@pytest.mark.parametrize(("found", "state"), [("80000001-1", JobState.DONE), ("80000077-1", JobState.FAILED)])
+def test_a_job_ref_to_a_dependency_answered_earlier_in_the_message_is_read_as_its_list_id(
+    found: str, state: JobState
+) -> None:
+    """An ensure's key field naming a job sent before it is compared with the ListID that job's answer gave."""
+    held = {
+        7: HeldJob(7, "vendor_add", {"name": "State Board"}, 0, 1, 5),
+        8: HeldJob(8, "sales_tax_item_ensure", {"name": "CA Tax", "tax_rate": "7.5", "tax_vendor_ref": {"job": 7}},
+                   0, 1, 5, after=(7,), named=frozenset({7})),
+    }  # fmt: skip
+    vendor = rs("7", name="VendorAddRs", ret="<VendorRet><ListID>80000001-1</ListID><EditSequence>1</EditSequence>"
+                "<Name>State Board</Name></VendorRet>")  # fmt: skip
+    first, second = outcomes.of_message(held, answers(vendor, _tax_item_found(found)), policy=POLICY, now=NOW).outcomes
+    assert first.to_state is JobState.DONE and second.to_state is state
+    if state is JobState.FAILED:
+        assert "tax_vendor_ref is '80000077-1' in QuickBooks, '80000001-1' in the job" in (second.error or "")
+
+
+def test_held_jobs_gather_each_jobs_edges() -> None:
+    """Rows of the held SELECT become one job each: dependencies in the message, and results of those named by ref."""
+    from types import SimpleNamespace as Row
+
+    base = {"kind": "invoice_add", "payload": {}, "step": 0, "attempts": 1, "max_attempts": 5, "progress": None}
+    rows = [
+        Row(id=7, dep_id=None, dep_ref=None, dep_in_message=None, dep_state=None, dep_result=None, **base),
+        Row(
+            id=8,
+            dep_id=3,
+            dep_ref=True,
+            dep_in_message=False,
+            dep_state=JobState.DONE,
+            dep_result={"ListID": "L3"},
+            **base,
+        ),
+        Row(id=8, dep_id=7, dep_ref=False, dep_in_message=True, dep_state=JobState.IN_FLIGHT, dep_result=None, **base),
+    ]
+    held = outcomes.held_jobs(rows)
+    assert (held[7].after, held[7].named, held[7].known) == ((), frozenset(), None)
+    assert (held[8].after, held[8].named, held[8].known) == ((7,), frozenset({3}), {3: {"ListID": "L3"}})

@@ -450,3 +450,23 @@ def test_validate_payload_accepts_models() -> None:
     """A ready model passes through validate_payload unchanged."""
     model = CustomerAdd(name="A")
     assert validate_payload("customer_add", model) is model
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_a_stored_payload_reads_back_as_the_same_model_and_builds_the_same_request(kind: str) -> None:
+    """validate_payload(stored=True) of a payload's JSON dump gives the model full validation gives, and its XML."""
+    dumped = validate_payload(kind, EXAMPLES[kind]).model_dump(mode="json", exclude_none=True)
+    stored, full = validate_payload(kind, dumped, stored=True), validate_payload(kind, dumped)
+    assert stored == full
+    assert etree.tostring(build_request(kind, stored)) == etree.tostring(build_request(kind, full))
+
+
+def test_a_stored_payload_is_still_checked_for_types_and_lengths_but_not_for_rules_again() -> None:
+    """Reading back skips only the checks a dump keeps: a rule across fields, not a length or a type."""
+    with pytest.raises(PayloadValidationError, match="name: must be at most 41 characters"):
+        validate_payload("customer_add", {"name": "x" * 42}, stored=True)
+    with pytest.raises(PayloadValidationError, match="total_amount"):
+        validate_payload("payment_add", {"customer_ref": {"full_name": "A"}, "total_amount": "lots"}, stored=True)
+    ref_rule = {"customer_ref": {}, "total_amount": "1.00"}  # a Ref names neither list_id nor full_name
+    assert errors_of("payment_add", ref_rule) == ["customer_ref.list_id: give list_id or full_name"]
+    assert validate_payload("payment_add", ref_rule, stored=True)
