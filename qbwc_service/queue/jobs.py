@@ -264,11 +264,6 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
     """
     now = bindparam("p_now", type_=J.c.not_before.type)
     company = select(S.c.company_id).where(S.c.ticket == bindparam("p_ticket"), S.c.state == SessionState.OPEN)
-    if dialect == "postgresql":
-        # The session row is share-locked until the lease commits, so an authenticate that
-        # would supersede the session (which locks it for update first: sessions.holder)
-        # either waits and then sees these leases, or goes first and this finds no open session.
-        company = company.with_for_update(read=True)
     blocker = J.alias("blocker")
     may_go = or_(blocker.c.state == _DONE, and_(blocker.c.state == _QUEUED, or_(
         blocker.c.not_before.is_(None), blocker.c.not_before <= now)))  # fmt: skip
