@@ -30,7 +30,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     logs.configure(settings.log_level, settings.log_format, settings.redact_fields, settings.log_dir)
     workflows.install()  # the workflows' job kinds, in every process that serves the endpoint
-    engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    engine = make_engine(
+        settings.effective_database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
+        statement_timeout=settings.statement_timeout,
+    )  # fmt: skip
     protocol = Protocol(engine, settings)
     signing_key = session_signing_key(engine, settings.secret_key)
 

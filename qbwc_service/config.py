@@ -75,6 +75,17 @@ class Settings:
         "(refused once seen) could arrive while QuickBooks still works",
     )
     max_attempts: int = setting(5, "times a job is sent before it fails")
+    db_pool_size: int = setting(
+        2,
+        "PostgreSQL connections each service process keeps open (as many again may open in a burst); a gunicorn "
+        "sync worker uses one at a time",
+    )
+    statement_timeout: int = setting(
+        30,
+        "seconds a statement of the service may run on PostgreSQL, and a transaction of it sit idle, before "
+        "PostgreSQL cancels it; the QBWC call is then answered as when the database is down and tried again on "
+        "the next run. `0`: no limit",
+    )
     max_body_bytes: int = setting(
         32 * 1024 * 1024,
         "largest SOAP request accepted, in bytes (large query answers arrive this way)",

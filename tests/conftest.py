@@ -101,6 +101,16 @@ def postgres_schema() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def pg_url(postgres_schema: str) -> Iterator[str]:
+    """The migrated PostgreSQL schema, emptied after the test (skips without PostgreSQL)."""
+    yield postgres_schema
+    engine = make_engine(postgres_schema)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
 def postgres_url(base: str, schema: str) -> str:
     """The test PostgreSQL URL ``base`` with ``search_path`` set to ``schema``."""
     sep = "&" if "?" in base else "?"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -168,6 +169,17 @@ class QuickBooksEmulator:
             )
             if on and not self.store.records["SalesTaxCode"]:
                 self._seed_sales_tax()
+
+    def applied(self) -> Counter[str]:
+        """How many times each requestID's change was applied: Adds and Mods answered without an error.
+
+        The service sends a job's steps under ``id`` and ``id.step``; :func:`.run.applied_twice`
+        reads this by job.
+        """
+        with self._lock:
+            return Counter(
+                h.request_id or "" for h in self.history if not h.request.endswith("QueryRq") and h.severity != "Error"
+            )
 
     def open_session(self) -> None:
         """Begin a QuickBooks session (BeginSession); iterators start afresh."""

@@ -9,9 +9,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
 
 from qbwc_service.accounts import schedule
 from qbwc_service.accounts.api_keys import api_key_owner
+from qbwc_service.db import outages
 from qbwc_service.errors import CompanyNotFound, Conflict, JobNotFound, PayloadError
 from qbwc_service.logs import log
 from qbwc_service.queue import jobs
@@ -27,6 +29,15 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
+
+
+@bp.errorhandler(DBAPIError)
+def _database_error(exc: DBAPIError) -> tuple[Response, int]:
+    """503 with one clear line when the database cannot work for now (the transaction stored nothing)."""
+    log(logging.ERROR, "database_error", endpoint=request.endpoint, reason=outages.logged(exc))
+    if outages.is_outage(exc):
+        return _error(503, outages.describe(exc, outages.STORE_LATER))
+    return _error(500, "The service could not process this request; it was logged.")
 
 
 def _presented_key() -> str | None:

@@ -27,7 +27,7 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
     assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and "QBWC_ITERATOR_PAGE" in ENV_HELP
-    assert len(NAMES) == 29  # QBWC_MANUAL_RECHECK_SECONDS, QBWC_LOG_FORMAT, _LOG_DIR, _METRICS_TOKEN, _HOSTS
+    assert len(NAMES) == 31  # with the log, metrics, hosts, pool and statement-timeout settings
 
 
 @pytest.mark.parametrize("name", NAMES)
