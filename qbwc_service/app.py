@@ -11,7 +11,7 @@ from sqlalchemy import text
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from qbwc_service import logs
+from qbwc_service import logs, workflows
 from qbwc_service.accounts.app_secret import session_signing_key
 from qbwc_service.config import load_settings
 from qbwc_service.db.engine import make_engine, make_sessionmaker
@@ -19,7 +19,7 @@ from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.qbwc.soap import make_soap_app
 from qbwc_service.web import admin, context
 from qbwc_service.web.api import bp as api_bp
-from qbwc_service.workflows import setup as company_setup
+from qbwc_service.web.metrics import bp as metrics_bp
 
 #: Where the application keeps its :class:`~qbwc_service.qbwc.protocol.Protocol` (tests reach it here).
 PROTOCOL_EXTENSION = "qbwc_protocol"
@@ -28,9 +28,12 @@ PROTOCOL_EXTENSION = "qbwc_protocol"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI application; ``config`` overrides settings (lower-case names)."""
     settings = load_settings(config)
-    company_setup.register_kinds()
-    logs.configure(settings.log_level)
-    engine = make_engine(settings.effective_database_url, echo=settings.sql_echo)
+    logs.configure(settings.log_level, settings.log_format, settings.redact_fields, settings.log_dir)
+    workflows.install()  # the workflows' job kinds, in every process that serves the endpoint
+    engine = make_engine(
+        settings.effective_database_url, echo=settings.sql_echo, pool_size=settings.db_pool_size,
+        statement_timeout=settings.statement_timeout,
+    )  # fmt: skip
     protocol = Protocol(engine, settings)
     signing_key = session_signing_key(engine, settings.secret_key)
 
@@ -48,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf = CSRFProtect(app)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(metrics_bp)
     admin.init_app(app)
 
     @app.get("/healthz")

@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from qbwc_service.errors import ConfigError
 
 PREFIX = "QBWC_"
+#: The values of ``QBWC_LOG_FORMAT``.
+LOG_FORMATS = ("text", "json")
 
 #: The longest poll interval of a company connection, in minutes: a daily sync starts within
 #: one poll of its time, and the schedule promises a window of 15 minutes.
@@ -73,6 +75,17 @@ class Settings:
         "(refused once seen) could arrive while QuickBooks still works",
     )
     max_attempts: int = setting(5, "times a job is sent before it fails")
+    db_pool_size: int = setting(
+        2,
+        "PostgreSQL connections each service process keeps open (as many again may open in a burst); a gunicorn "
+        "sync worker uses one at a time",
+    )
+    statement_timeout: int = setting(
+        30,
+        "seconds a statement of the service may run on PostgreSQL, and a transaction of it sit idle, before "
+        "PostgreSQL cancels it; the QBWC call is then answered as when the database is down and tried again on "
+        "the next run. `0`: no limit",
+    )
     max_body_bytes: int = setting(
         32 * 1024 * 1024,
         "largest SOAP request accepted, in bytes (large query answers arrive this way)",
@@ -112,6 +125,22 @@ class Settings:
         "reverse proxies in front of the service (nginx, a load balancer) whose "
         "`X-Forwarded-For`/`-Proto`/`-Host` are trusted; set it behind a proxy, or every sign-in "
         "counts as the proxy's address",
+    )
+    log_format: str = setting(
+        "text", "`text` (`time level event key=value ...`) or `json` (one JSON object a line, for a log pipeline)"
+    )
+    log_dir: str = setting(
+        "", "folder the service also writes `qbwc-service.log` to", default_text="none: standard error only"
+    )
+    metrics_token: str = setting(
+        "",
+        "bearer token a Prometheus scraper sends for `/metrics`",
+        default_text="none: `/metrics` answers 404",
+    )
+    hosts: int = setting(
+        1,
+        "hosts (machines or containers) serving this database; above 1 needs PostgreSQL, "
+        "which `qbwc-service doctor` checks",
     )
 
     dashboard_refresh_seconds: int = setting(
@@ -196,6 +225,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
             raise ConfigError(f"unknown setting {name!r}")
         values[name] = _coerce(name, getattr(settings, name), raw)
     settings = replace(settings, **values)
+    settings = replace(settings, log_format=settings.log_format.lower())
     if not 1 <= settings.default_poll_minutes <= MAX_POLL_MINUTES:
         raise ConfigError(
             f"QBWC_DEFAULT_POLL_MINUTES must be between 1 and {MAX_POLL_MINUTES} minutes (a daily sync starts "
@@ -207,6 +237,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         raise ConfigError(f"QBWC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
     if settings.smtp_security not in ("none", "starttls", "tls"):
         raise ConfigError(f"QBWC_SMTP_SECURITY must be none, starttls or tls, not {settings.smtp_security!r}")
+    if settings.log_format not in LOG_FORMATS:
+        raise ConfigError(f"QBWC_LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, not {settings.log_format!r}")
     return settings
 
 

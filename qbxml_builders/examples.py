@@ -91,6 +91,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "item_service_mod": {**_LIST_MOD, "sales_or_purchase_mod": {"price": "99"}},
     "item_service_query": _ITERATE,
+    "item_query": _ITERATE,
     "item_non_inventory_add": {
         "name": "Gift card",
         "manufacturer_part_number": "GC-1",
@@ -152,6 +153,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "sales_tax_code_add": {"name": "POS", "is_taxable": True, "desc": "Taxed at the till"},
     "sales_tax_code_mod": {**_LIST_MOD, "desc": "Taxed by the POS"},
     "sales_tax_code_query": {"full_names": ["Tax", "Non"]},
+    "class_query": {"active_status": "All", "name_filter": {"match_criterion": "StartsWith", "name": "East"}},
+    "terms_query": {"full_names": ["Net 30"]},
+    "payment_method_query": {"max_returned": 10, "active_status": "ActiveOnly"},
     "invoice_add": {
         "customer_ref": {"full_name": "Acme Café"},
         "class_ref": {"full_name": "East"},

@@ -324,5 +324,9 @@ class ItemOtherChargeQuery(IteratingListQuery):
     """Find other charge items."""
 
 
+class ItemQuery(IteratingListQuery):
+    """Find items of every type at once (each answered as its own ``Item…Ret``)."""
+
+
 class ItemDiscountQuery(IteratingListQuery):
     """Find discount items."""

@@ -14,7 +14,7 @@ import pydantic
 from lxml import etree
 from pydantic import BaseModel
 
-from . import accounts, company, customers, items, journal, payments, sales, salestax, vendors
+from . import accounts, company, customers, items, journal, payments, queries, sales, salestax, vendors
 from ._envelope import SERVICE_ON_ERROR, OnError, build_document
 from ._fields import STORED, Payload
 from ._render import Target, attributes, emit
@@ -203,6 +203,12 @@ _ALL: list[RequestKind] = [
         salestax.ItemSalesTaxGroupQuery,
         "a sales tax group item (several sales tax items charged together)",
         "sales tax group items",
+    ),
+    _kind("item_query", items.ItemQuery, "ItemQuery", "Find items of every type.", body=False),
+    _kind("class_query", queries.ClassQuery, "ClassQuery", "Find classes.", body=False),
+    _kind("terms_query", queries.TermsQuery, "TermsQuery", "Find terms, standard and date-driven.", body=False),
+    _kind(
+        "payment_method_query", queries.PaymentMethodQuery, "PaymentMethodQuery", "Find payment methods.", body=False
     ),
     *_family(
         "sales_tax_code",

@@ -114,6 +114,18 @@ class ListQuery(QueryOptions):
         )
 
 
+class ClassQuery(ListQuery):
+    """Find classes (no iterator)."""
+
+
+class TermsQuery(ListQuery):
+    """Find terms of both kinds, standard and date-driven (no iterator)."""
+
+
+class PaymentMethodQuery(ListQuery):
+    """Find payment methods (no iterator)."""
+
+
 class OwnedListQuery(ListQuery):
     """A list query that may also return the custom fields of ``owner_ids``."""
 

@@ -33,7 +33,7 @@ WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
 TABLES = (
     "resolved_entry", "setup_step", "setup_run", "company_reset", "integration_profile",
     "job_event", "job_dependency", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company",
-    "app_secret", "incident_delivery", "incident_event", "incident", "lease",
+    "app_secret", "qb_record", "incident_delivery", "incident_event", "incident", "lease",
 )  # fmt: skip
 
 
@@ -99,6 +99,16 @@ def postgres_schema() -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def pg_url(postgres_schema: str) -> Iterator[str]:
+    """The migrated PostgreSQL schema, emptied after the test (skips without PostgreSQL)."""
+    yield postgres_schema
+    engine = make_engine(postgres_schema)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 def postgres_url(base: str, schema: str) -> str:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -105,3 +111,37 @@ def send(protocol: Protocol, ticket: str) -> list[etree._Element]:
     """sendRequestXML: the requests of the message handed out (none when nothing is left)."""
     document = protocol.send_request_xml(ticket, "", "", "US", 13, 0)
     return list(etree.fromstring(document.encode()).find("QBXMLMsgsRq")) if document else []
+
+
+def free_port() -> int:
+    """A TCP port free on localhost now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(url: str, workers: int, log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The service under gunicorn on ``url`` with ``workers`` workers, each request's worker pid in ``log``.
+
+    ``env`` adds environment variables (``QBWC_…``; alert sweeps are off unless it turns them
+    on); returns the process and its base URL once ``/healthz`` answers.
+    """
+    port = free_port()
+    environ = {**os.environ, "QBWC_DATABASE_URL": url, "QBWC_BATCH_SIZE": "1", "QBWC_LOG_LEVEL": "WARNING",
+               "QBWC_ALERT_SWEEP_SECONDS": "0", **env}  # fmt: skip
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    proc = subprocess.Popen(
+        [gunicorn, "-c", "python:qbwc_service.gunicorn_conf", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s", "qbwc_service:create_app()"],
+        env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                return proc, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("gunicorn did not start")

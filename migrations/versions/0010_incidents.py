@@ -1,7 +1,7 @@
 """incidents: alerts of companies that stop polling or keep failing, their history and deliveries
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-02 02:30:00
 
 Old code keeps serving while this runs (workers restart after the upgrade): add columns
@@ -22,7 +22,7 @@ from alembic import op
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

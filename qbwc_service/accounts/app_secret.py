@@ -73,6 +73,14 @@ def stored_secret(conn: Connection, name: str) -> tuple[str, bool]:
     return value, True
 
 
+def has_stored_key(conn: Connection) -> bool:
+    """Whether the database keeps a session signing key already (read only: nothing is created)."""
+    if not inspect(conn).has_table(AppSecret.__tablename__):
+        return False
+    found = conn.execute(select(AppSecret.name).where(AppSecret.name == SESSION_SIGNING_KEY)).first()
+    return found is not None
+
+
 def session_signing_key(engine: Engine, configured: str = "") -> SigningKey:
     """``configured`` (``QBWC_SECRET_KEY``) when set, else the key kept in the database, else a random one."""
     if configured:

@@ -20,14 +20,20 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "apikey": ("qbwc_service.cli.apikeys:apikey", "Keys for the JSON API."),
     "company": ("qbwc_service.cli.companies:company", "Company connections: one QuickBooks company file each."),
     "db": ("qbwc_service.cli.db:db", "Database schema commands."),
+    "doctor": (
+        "qbwc_service.cli.doctor:doctor",
+        "Check the configuration: public URL, secret key, database, clock, hosts, poll interval, log folder.",
+    ),
     "enqueue": ("qbwc_service.cli.jobs:enqueue", "Queue a job of KIND for COMPANY."),
     "job": ("qbwc_service.cli.jobs:job", "Act on one job."),
+    "import": ("qbwc_service.cli.imports:import_list", "Import a list of a company from QuickBooks (never deletes)."),
     "jobs": ("qbwc_service.cli.jobs:list_jobs", "List jobs, newest first."),
     "profile": (
         "qbwc_service.cli.setup:profile",
         "A company's integration profile: line kinds, account roles and sales tax.",
     ),
     "qbxml": ("qbwc_service.cli.qbxml:qbxml", "Preview the qbXML the service sends and read QuickBooks' answers."),
+    "records": ("qbwc_service.cli.imports:records", "List the imported records of a company's list."),
     "requeue-stalled": (
         "qbwc_service.cli.jobs:requeue_stalled",
         "Abandon Web Connector sessions silent for QBWC_SESSION_TIMEOUT and requeue their jobs.",

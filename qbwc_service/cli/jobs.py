@@ -41,8 +41,12 @@ def enqueue(
     job takes the request element itself: a file whose text starts with < given to
     --payload, or any file given to --xml.
     """
+    from qbwc_service import workflows
     from qbwc_service.queue import jobs
+    from qbwc_service.queue.kinds import registry
 
+    if kind not in registry():  # a workflow's kind (imports, list counts): register them
+        workflows.install()
     if source is not None and xml_source is None:
         payload = read_payload(source, kind)
     elif xml_source is not None and source is None:

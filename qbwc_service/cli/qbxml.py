@@ -30,10 +30,13 @@ def qbxml_kinds(state: CliState) -> None:
     """List the job kinds the queue accepts (with --json: each kind's payload JSON Schema).
 
     Every typed request of the builders, the multi-step kinds (``…_ensure``; a ``…_mod``
-    without EditSequence; a ``…_query`` with ``iterate``) and ``qbxml``.
+    without EditSequence; a ``…_query`` with ``iterate``), the workflows' kinds (imports,
+    list counts) and ``qbxml``.
     """
+    from qbwc_service import workflows
     from qbwc_service.queue.kinds import registry
 
+    workflows.install()
     found = sorted(registry().items())
     lines = [f"{name:<28} {kind.description}" for name, kind in found]
     schemas = {name: kind.schema() if kind.schema else {"type": "object"} for name, kind in found}

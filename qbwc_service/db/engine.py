@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,8 +20,15 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine; SQLite files get WAL, a busy timeout and enforced foreign keys."""
+def make_engine(
+    url: str, *, echo: bool = False, pool_size: int | None = None, statement_timeout: int | None = None
+) -> Engine:
+    """Create an engine; SQLite files get WAL, a busy timeout and enforced foreign keys.
+
+    PostgreSQL only: ``pool_size`` connections kept (and as many again in a burst), and
+    ``statement_timeout`` seconds as both the statement and the idle-in-transaction
+    timeout of every connection (0 or None: the server's own).
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo, "future": True}
     if parsed.get_backend_name() == "sqlite":
@@ -32,7 +40,24 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     kwargs["pool_pre_ping"] = True
-    return create_engine(url, **kwargs)
+    if pool_size:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    engine = create_engine(url, **kwargs)
+    if statement_timeout:
+        event.listen(engine, "connect", functools.partial(_pg_timeouts, milliseconds=statement_timeout * 1000))
+    return engine
+
+
+def _pg_timeouts(dbapi_conn: Any, _record: object, *, milliseconds: int) -> None:
+    # One round trip per new connection. A service transaction never waits on a person, so
+    # one that sits idle that long belongs to a stuck (stopped, hung) worker holding locks.
+    with dbapi_conn.cursor() as cur:
+        cur.execute(
+            "SELECT set_config('statement_timeout', %(ms)s, false), "
+            "set_config('idle_in_transaction_session_timeout', %(ms)s, false)",
+            {"ms": str(milliseconds)},
+        )
+    dbapi_conn.commit()
 
 
 def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:

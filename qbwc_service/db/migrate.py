@@ -45,3 +45,14 @@ def revision(engine: Engine, message: str) -> None:
         cfg = alembic_config(engine)
         cfg.attributes["connection"] = conn
         command.revision(cfg, message=message, autogenerate=True)
+
+
+def revisions(engine: Engine) -> tuple[frozenset[str], frozenset[str]]:
+    """The revisions the database is at, and the heads of ``migrations/``: equal when it is migrated."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = frozenset(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as conn:
+        current = frozenset(MigrationContext.configure(conn).get_current_heads())
+    return current, heads

@@ -55,6 +55,7 @@ __all__ = [
     "Lease",
     "LoginFailure",
     "Notice",
+    "QbRecord",
     "QbwcSession",
     "ResolvedEntry",
     "Role",
@@ -490,3 +491,39 @@ class Lease(Base):
     held_until: Mapped[datetime | None]
     #: When the last holder finished: workers run the next sweep only an interval later.
     last_run_at: Mapped[datetime | None]
+
+
+class QbRecord(Base):
+    """One list entry read from a company's QuickBooks by an import; never deleted.
+
+    Matched by ListID, then (for an entry entered here and not imported yet, without a
+    ListID) by FullName: see docs/imports.md.
+    """
+
+    __tablename__ = "qb_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    #: The import list: ``customers``, ``items``, ``vendors``, ... (``workflows.imports.lists``).
+    list: Mapped[str] = mapped_column(String(32))
+    list_id: Mapped[str | None] = mapped_column(String(40))
+    edit_sequence: Mapped[str | None] = mapped_column(String(40))
+    full_name: Mapped[str] = mapped_column(String(255))
+    #: ``full_name`` case-folded: what matching, the name conflicts and search compare.
+    name_key: Mapped[str] = mapped_column(String(255))
+    #: QuickBooks' type of the entry: ``Customer``, ``ItemService``, ``ItemInventory``, ...
+    record_type: Mapped[str] = mapped_column(String(48))
+    active: Mapped[bool]
+    #: The list's key fields (company name, account type, price, ...), by our names.
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The whole ``…Ret`` as JSON (repeated elements as lists).
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    time_modified: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("company_id", "list", "list_id"),
+        Index("ix_qb_record_page", "company_id", "list", "id"),
+        Index("ix_qb_record_name", "company_id", "list", "name_key"),
+    )

@@ -21,6 +21,7 @@ from qbwc_service.qbwc import lost_replies
 from qbwc_service.queue.jobs import Outcome, dependency_failed, lost_reply_mark
 from qbwc_service.queue.kinds import Done, Failed, JobKind, Later, Next, StepState, creates, get_kind, resolve_refs
 from qbwc_service.queue.retry import Action, RetryPolicy
+from qbwc_service.queue.steps import DEFAULT_PAGE_SIZE
 from qbxml_builders import QBResponse
 
 #: hresult QuickBooks returns when it cannot parse the request document.
@@ -109,10 +110,12 @@ def of_message(
     now: datetime,
     kind_of: Callable[[str], JobKind] = get_kind,
     ticket: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Decided:
     """Decide every held job from its answer; a job left unanswered is retried or failed.
 
-    ``ticket``: the session the answers came in (a kind's iterator belongs to it).
+    ``ticket``: the session the answers came in (a kind's iterator belongs to it);
+    ``page_size``: MaxReturned of an iterated query's pages unless the job gives its own.
     """
     decided = Decided([])
     answered: set[int] = set()
@@ -126,7 +129,7 @@ def of_message(
         job = held[job_id]
         if job.named:
             job = _resolved(job, held, results)
-        outcome = of_answer(job, answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket)
+        outcome = of_answer(job, answer, policy=policy, now=now, kind_of=kind_of, ticket=ticket, page_size=page_size)
         if outcome.to_state is JobState.DONE and outcome.result:
             results[job_id] = outcome.result
         decided.outcomes.append(outcome)
@@ -211,6 +214,7 @@ def of_answer(
     now: datetime,
     kind_of: Callable[[str], JobKind] = get_kind,
     ticket: str | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
 ) -> Outcome:
     """The outcome of one job from its ``…Rs``.
 
@@ -242,7 +246,7 @@ def of_answer(
         return _of_check(job, answer.element, common)
     if kind is None:
         kind = kind_of(job.kind)  # a success of a kind this process does not know: UnknownKind
-    state = StepState(job.payload, job.step, job.progress, ticket=ticket, answer=answer.element)
+    state = StepState(job.payload, job.step, job.progress, ticket=ticket, answer=answer.element, page_size=page_size)
     step = kind.take_answer(state, rs)
     if isinstance(step, Failed):
         return Outcome(job.id, JobState.FAILED, error=step.error, **common)

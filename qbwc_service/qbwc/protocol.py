@@ -9,18 +9,23 @@ means for each job) and :mod:`qbwc_service.queue.jobs` (the job rows).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, update
 
 from qbwc_service.accounts import schedule
 from qbwc_service.accounts.credentials import verify_secret
 from qbwc_service.config import Settings
-from qbwc_service.db import prepared
+from qbwc_service.db import outages, prepared
 from qbwc_service.db.models import Company, JobState, SessionState, utcnow
 from qbwc_service.logs import log
+from qbwc_service.metrics.instruments import count_hresult, count_statuses
 from qbwc_service.qbwc import batches, handshake, outcomes, sessions
 from qbwc_service.qbwc.outcomes import Answer
 from qbwc_service.queue import jobs
@@ -34,6 +39,42 @@ UNKNOWN_TICKET = (
 )
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+#: Sessions whose call this process answered for a database outage, kept for getLastError (at most this many).
+OUTAGE_NOTES = 1000
+
+
+def when_database_down(answer: Callable[[Protocol, str], Any], *, ticketed: bool = False) -> Callable[[F], F]:
+    """Answer ``answer(protocol, sentence)`` when the database cannot work for now (:mod:`.db.outages`).
+
+    The call's transaction was rolled back whole, so nothing is half-written, and the Web
+    Connector gets an answer of its contract instead of a SOAP fault: it ends the run
+    and comes back on its schedule. Other errors go on to the SOAP layer's fault.
+    ``ticketed``: the first argument is a ticket, and the sentence is kept for that
+    session's getLastError (the database may not hold it, and may be readable again).
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def call(self: Protocol, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except Exception as exc:
+                if not outages.is_outage(exc, self.engine.dialect.loaded_dbapi):
+                    raise
+                log(logging.ERROR, "database_unavailable", operation=method.__name__, reason=outages.logged(exc))
+                sentence = outages.describe(exc)
+                if ticketed and args and args[0]:
+                    self._note_outage(str(args[0]), sentence)
+                return answer(self, sentence)
+
+        return call  # type: ignore[return-value]
+
+    return decorate
+
+
 @dataclass
 class Protocol:
     """The Web Connector's operations, answered from the database."""
@@ -42,9 +83,17 @@ class Protocol:
     settings: Settings
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     _transactions: prepared.Transactions = field(init=False, repr=False)
+    #: ticket → the outage sentence its last call was answered with (see :func:`when_database_down`).
+    _outages: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._transactions = prepared.Transactions(self.engine)
+
+    def _note_outage(self, ticket: str, sentence: str) -> None:
+        if len(self._outages) >= OUTAGE_NOTES:
+            with contextlib.suppress(RuntimeError, StopIteration, KeyError):  # another thread changed it meanwhile
+                self._outages.pop(next(iter(self._outages)))
+        self._outages[ticket] = sentence
 
     # -- handshake -------------------------------------------------------------------
 
@@ -56,6 +105,7 @@ class Protocol:
         """Refuse Web Connectors older than the minimum, warn below the recommended one."""
         return handshake.client_version(version, self.settings.min_qbwc_version)
 
+    @when_database_down(lambda self, _: ["", "busy", str(self.settings.busy_retry_seconds)])
     def authenticate(self, username: str | None, password: str | None) -> list[str]:
         """``[ticket, status, ...]``: a new session, or ``nvu``, ``none``, ``busy``."""
         username = (username or "").strip()
@@ -116,6 +166,7 @@ class Protocol:
 
     # -- the exchange ----------------------------------------------------------------
 
+    @when_database_down(lambda _self, _: "", ticketed=True)
     def send_request_xml(
         self,
         ticket: str | None,
@@ -186,6 +237,7 @@ class Protocol:
         sessions.record_facts(conn, ticket, company_id, facts)
         return facts.version, facts.country
 
+    @when_database_down(lambda _self, _: -1, ticketed=True)
     def receive_response_xml(
         self, ticket: str | None, response: str | None, hresult: str | None, message: str | None
     ) -> int:
@@ -202,6 +254,7 @@ class Protocol:
             now = utcnow()
             fatal: str | None = None
             if hresult and hresult.strip():
+                count_hresult(hresult)
                 found, fatal = outcomes.of_hresult(
                     held, hresult.strip(), (message or "").strip(), policy=self.policy, now=now
                 )
@@ -214,7 +267,9 @@ class Protocol:
                 except ResponseError as exc:
                     found, fatal = [], f"The response from QuickBooks could not be read: {exc}"
                 else:
-                    decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket)
+                    count_statuses((a.response.status_code, a.response.severity) for a in answers)
+                    decided = outcomes.of_message(held, answers, policy=self.policy, now=now, ticket=ticket,
+                                                  page_size=self.settings.iterator_page)  # fmt: skip
                     for rs in decided.unexpected:
                         log(logging.WARNING, "unexpected_response", session=ticket[:8], request_id=rs.request_id,
                             name=rs.name)  # fmt: skip
@@ -226,6 +281,9 @@ class Protocol:
                 if o.job_id in settled:
                     if not o.advance:  # a job gone on to its next step is not a retry
                         counts[o.to_state] += 1
+                    if o.to_state is JobState.FAILED:
+                        log(logging.WARNING, "job_failed", session=ticket[:8], job=o.job_id, status=o.status_code,
+                            error=o.error)  # fmt: skip
                     shares += o.share or 0.0
                     if o.records:
                         sink = get_kind(held[o.job_id].kind).sink
@@ -248,6 +306,7 @@ class Protocol:
 
     # -- endings ---------------------------------------------------------------------
 
+    @when_database_down(lambda _self, _: "done")
     def connection_error(self, ticket: str | None, hresult: str | None, message: str | None) -> str:
         """QBWC could not reach QuickBooks: end the session, requeue its jobs, answer ``done``."""
         if not ticket:
@@ -261,16 +320,20 @@ class Protocol:
                 self._ended(conn, ticket, "connectionError")
         return "done"
 
+    @when_database_down(lambda _self, sentence: sentence)
     def get_last_error(self, ticket: str | None) -> str:
         """The last error of the session, in words a person can act on."""
         if not ticket:
             return UNKNOWN_TICKET
+        if self._outages and (outage := self._outages.pop(ticket, None)):
+            return outage
         with self.engine.begin() as conn:
             known, error = sessions.last_error(conn, ticket)
         if not known:
             return UNKNOWN_TICKET
         return error or "No errors: there is no more work for QuickBooks right now."
 
+    @when_database_down(lambda _self, sentence: sentence)
     def close_connection(self, ticket: str | None) -> str:
         """End the session; jobs still in flight go back to the queue. Returns a summary."""
         if not ticket:

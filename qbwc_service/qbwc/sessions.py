@@ -257,7 +257,17 @@ def requeue_stalled(
     """
     now = now or utcnow()
     tickets = abandon_stalled(conn, timeout=timeout, now=now, company_id=company_id)
-    return jobs.release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0
+    released = jobs.release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0
+    # Leases committed on a session that had ended meanwhile: on PostgreSQL a sendRequestXML
+    # may lease while a concurrent authenticate supersedes its session, whose release then
+    # saw no job in flight. Nothing else would ever put those jobs back.
+    orphans = conn.execute(
+        select(J.c.ticket).distinct().where(J.c.state == JobState.IN_FLIGHT, J.c.ticket.in_(
+            select(S.c.ticket).where(S.c.state != SessionState.OPEN)))
+    ).scalars().all()  # fmt: skip
+    if orphans:
+        released += jobs.release(conn, orphans, reason="its session had ended when the lease was recorded", now=now)
+    return released
 
 
 # -- a new authenticate while a session is open -----------------------------------------

@@ -7,6 +7,7 @@ The Python argument names are the WSDL's element names and must not change.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,10 +20,13 @@ from spyne.protocol.soap import Soap11
 from spyne.server.wsgi import WsgiApplication
 
 from qbwc_service.logs import log
+from qbwc_service.metrics.instruments import count_authenticate, observe_call
 from qbwc_service.qbwc.protocol import Protocol
 
 NAMESPACE = "http://developer.intuit.com/"
 ArrayOfString = Array(Unicode, type_name="ArrayOfString")
+#: The WSGI environ key where a call's operation name is left for :class:`GuardedSoap`'s timing.
+METHOD_KEY = "qbwc.method"
 
 
 def _protocol(ctx: Any) -> Protocol:
@@ -43,7 +47,9 @@ class QBWebConnectorSvc(ServiceBase):
 
     @rpc(Unicode, Unicode, _returns=ArrayOfString)
     def authenticate(ctx, strUserName, strPassword):
-        return _protocol(ctx).authenticate(strUserName, strPassword)
+        answer = _protocol(ctx).authenticate(strUserName, strPassword)
+        count_authenticate(answer)
+        return answer
 
     @rpc(Unicode, Unicode, Unicode, Unicode, Integer, Integer, _returns=Unicode)
     def sendRequestXML(
@@ -129,8 +135,14 @@ def with_intuit_soap_actions(wsdl: bytes) -> bytes:
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
+def _name_the_method(ctx: Any) -> None:
+    """Leave the operation's name in the environ (Spyne's ``method_call`` event) for the timing."""
+    ctx.transport.req_env[METHOD_KEY] = ctx.descriptor.name
+
+
 class GuardedSoap:
-    """WSGI middleware that refuses what Spyne would answer badly: no body, too big, DTDs."""
+    """WSGI middleware that refuses what Spyne would answer badly (no body, too big, DTDs) and
+    times each call Spyne answers, per operation (``qbwc_call_seconds``)."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], max_body_bytes: int) -> None:
         self.app = app
@@ -163,7 +175,13 @@ class GuardedSoap:
 
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return self.app(environ, start_response)
+        started = time.perf_counter()
+        # Spyne has parsed, answered and serialized the call when it returns (no streaming).
+        answer = self.app(environ, start_response)
+        method = environ.get(METHOD_KEY)
+        if method is not None:
+            observe_call(method, time.perf_counter() - started)
+        return answer
 
     def _wsdl(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Spyne's WSDL with Intuit's soapAction values (``http://developer.intuit.com/<op>``)."""
@@ -208,6 +226,7 @@ def make_soap_app(protocol: Protocol) -> GuardedSoap:
         out_protocol=Soap11(),
     )
     application.qbwc_protocol = protocol
+    application.event_manager.add_listener("method_call", _name_the_method)
     max_bytes = protocol.settings.max_body_bytes
     wsgi = WsgiApplication(application, max_content_length=max_bytes)
     return GuardedSoap(wsgi, max_bytes)

@@ -14,7 +14,9 @@ otherwise the ``QBWC_ITERATOR_PAGE`` setting) runs as steps:
   A bound is used only when the pages so far came in that order and the job sets no filter
   of that field itself; otherwise the query starts from the beginning. Records already
   received are not taken twice (:class:`ResultSink` keeps each id once);
-- below qbXML 5.0 (no iterators) it pages by the same bounds, MaxReturned at a time.
+- below qbXML 5.0 (no iterators), and for a list query without iterators (``AccountQuery``,
+  ``SalesTaxCodeQuery``: a workflow may page them, see :func:`query_kind`), it pages by the
+  same bounds, MaxReturned at a time.
 
 Each page goes to the kind's :class:`~.steps.PageSink`: :class:`ResultSink` (the first one)
 collects the records in the job's result, up to :data:`RESULT_LIMIT`.
@@ -118,6 +120,12 @@ def has_iterators(version: str) -> bool:
     return version_tuple(version) >= ITERATORS_SINCE
 
 
+def _iterates(spec: RequestKind, version: str) -> bool:
+    """Whether ``spec`` pages with iterators on ``version`` (else by bound: older QuickBooks, or a
+    list query without iterators such as AccountQuery)."""
+    return has_iterators(version) and "iterator" in spec.payload_model.model_fields
+
+
 def _page_size(state: StepState) -> int:
     return int(state.payload.get("max_returned") or state.page_size)
 
@@ -159,7 +167,11 @@ def _followed(progress: Mapping[str, Any], records: Sequence[Mapping[str, Any]])
 
 
 def query_kind(spec: RequestKind, sink: PageSink | None = None) -> JobKind:
-    """The ``…_query`` job kind over ``spec``: one request, or pages with ``"iterate": true``."""
+    """The ``…_query`` job kind over ``spec``: one request, or pages with ``"iterate": true``.
+
+    ``spec`` may be a list query without iterators (the importers page accounts and sales
+    tax codes so): its pages go by name bound, MaxReturned at a time.
+    """
     pages_to: PageSink = sink or ResultSink()
 
     def model(payload: Mapping[str, Any], **extra: Any) -> Any:
@@ -178,7 +190,8 @@ def query_kind(spec: RequestKind, sink: PageSink | None = None) -> JobKind:
             if payload.get(taken) is not None:
                 raise PayloadError(spec.name, [f"{taken}: the job sets it itself when it iterates"])
         # The page size goes in MaxReturned: refused where the query cannot take one.
-        typed_clean(spec, {**query, "max_returned": payload.get("max_returned") or 1, "iterator": "Start"})
+        start = {"iterator": "Start"} if "iterator" in spec.payload_model.model_fields else {}
+        typed_clean(spec, {**query, "max_returned": payload.get("max_returned") or 1, **start})
         return {"iterate": True, **typed_clean(spec, query)}
 
     def build(payload: Mapping[str, Any], version: str, country: str) -> etree._Element:
@@ -190,7 +203,7 @@ def query_kind(spec: RequestKind, sink: PageSink | None = None) -> JobKind:
             return spec.build(model(payload), version=version, country=country)
         progress = state.progress or {}
         page = {"max_returned": _page_size(state)}
-        if not has_iterators(version):
+        if not _iterates(spec, version):
             bound = _bound(spec, payload, progress)
             return spec.build(model(payload, **page, **bound), version=version, country=country)
         if progress.get("iterator_id") and progress.get("ticket") == state.ticket:

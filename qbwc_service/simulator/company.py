@@ -25,7 +25,8 @@ US_VERSIONS: tuple[str, ...] = (
 #: Canadian and UK editions stopped at qbXML 13.0 in the builds we model.
 NON_US_VERSIONS: tuple[str, ...] = tuple(v for v in US_VERSIONS if float(v) <= 13.0)
 
-#: Names (customers, vendors, employees, other names) plus items Pro and Premier hold.
+#: Names (customers, vendors, employees, other names combined) Pro and Premier hold, and
+#: separately items.
 SMALL_EDITION_NAME_LIMIT = 14_500
 
 
@@ -43,7 +44,7 @@ class CompanyFacts:
     company_file: str = "C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\simulated.qbw"
     #: QuickBooks writes and reads times in the computer's local zone.
     utc_offset: str = "-05:00"
-    #: Combined names + items limit; ``None``: the edition's default.
+    #: Most names (and, separately, most items) the file holds; ``None``: the edition's default.
     name_limit: int | None = None
     address: dict[str, str] = field(
         default_factory=lambda: {"Addr1": "1 Main Street", "City": "Springfield", "State": "IL"}
@@ -67,7 +68,7 @@ class CompanyFacts:
 
     @property
     def effective_name_limit(self) -> int | None:
-        """How many names and items the file holds at most; ``None``: no practical limit."""
+        """How many names (and how many items) the file holds at most; ``None``: no practical limit."""
         if self.name_limit is not None:
             return self.name_limit
         return None if self.edition is Edition.ENTERPRISE else SMALL_EDITION_NAME_LIMIT

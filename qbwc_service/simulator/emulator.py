@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from qbwc_service.simulator import hcp
 from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
-from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, Kind, label, ref_targets
+from qbwc_service.simulator.kinds import ITEM_KINDS, KINDS, TERMS_KINDS, Kind, label, ref_targets
 from qbwc_service.simulator.schema import content_order, load_schema
 from qbwc_service.simulator.store import Duplicate, Reject, Store, load_json
 from qbwc_service.simulator.txns import Transactions
@@ -113,6 +114,43 @@ class QuickBooksEmulator:
         found = self.store.get(ident) if ident else None
         return found[1] if found and found[0].name == kind else None
 
+    def bulk_add(self, kind: str, rows: Iterable[Data]) -> int:
+        """Add many list entries at once, as a user typing them in would (no qbXML; for big fixtures).
+
+        Each row is an Add's fields (``{"Name": ..., "CompanyName": ...}``), checked as an Add
+        is (names, references, the edition's limit); the first refused one raises
+        :class:`~.store.Reject`. Returns how many were added.
+        """
+        spec = KINDS[kind]
+        if spec.txn:
+            raise ValueError(f"bulk_add adds list entries, not {kind} transactions")
+        added = 0
+        with self._lock:
+            for row in rows:
+                self._add(spec, dict(row))
+                added += 1
+        return added
+
+    def modify(self, kind: str, name: str, **changes: Value) -> Data:
+        """Change a list entry found by FullName, as a user editing it would (new TimeModified)."""
+        with self._lock:
+            found = self.find(kind, name)
+            if found is None:
+                raise KeyError(f"no {kind} called {name!r}")
+            data = {"ListID": found["ListID"], "EditSequence": found["EditSequence"], **changes}
+            return self._mod(KINDS[kind], data)
+
+    def delete(self, kind: str, name: str) -> None:
+        """Delete a list entry found by FullName, as a user deleting it in QuickBooks would."""
+        with self._lock:
+            found = self.find(kind, name)
+            if found is None:
+                raise KeyError(f"no {kind} called {name!r}")
+            ident = str(found["ListID"])
+            del self.store.records[kind][ident]
+            del self.store.kind_of[ident]
+            self.store.names.get(KINDS[kind].namespace, {}).pop(name.lower(), None)
+
     def duplicates(self) -> list[Duplicate]:
         """Transactions that were entered more than once (see :meth:`Store.duplicates`)."""
         return self.store.duplicates()
@@ -130,7 +168,18 @@ class QuickBooksEmulator:
                 self.store, self.facts, resolve=self.resolve, special_account=self.special_account
             )
             if on and not self.store.records["SalesTaxCode"]:
-                self._seed()
+                self._seed_sales_tax()
+
+    def applied(self) -> Counter[str]:
+        """How many times each requestID's change was applied: Adds and Mods answered without an error.
+
+        The service sends a job's steps under ``id`` and ``id.step``; :func:`.run.applied_twice`
+        reads this by job.
+        """
+        with self._lock:
+            return Counter(
+                h.request_id or "" for h in self.history if not h.request.endswith("QueryRq") and h.severity != "Error"
+            )
 
     def open_session(self) -> None:
         """Begin a QuickBooks session (BeginSession); iterators start afresh."""
@@ -260,8 +309,8 @@ class QuickBooksEmulator:
             if not tag.endswith(verb):
                 continue
             name = tag[: -len(verb)]
-            if verb == "Query" and name == "Item":
-                return self._query(rq, rs, ITEM_KINDS)
+            if verb == "Query" and name in ("Item", "Terms"):
+                return self._query(rq, rs, ITEM_KINDS if name == "Item" else TERMS_KINDS)
             kind = KINDS.get(name)
             if kind is None:
                 break
@@ -340,12 +389,11 @@ class QuickBooksEmulator:
             parts = [data.get(p) for p in ("FirstName", "MiddleName", "LastName")]
             data["Name"] = " ".join(p for p in parts if isinstance(p, str) and p)
         limit = self.facts.effective_name_limit
-        if limit is not None and kind.namespace in ("names", "items") and self.store.count_names_and_items() >= limit:
+        if limit is not None and kind.namespace in ("names", "items") and self.store.count(kind.namespace) >= limit:
             raise Reject(
                 3180,
                 f"There was an error when saving a {label(kind.name)} list element. "
-                f"QuickBooks error message: This file has reached the limit of {limit} "
-                "names and items.",
+                f"QuickBooks error message: This file has reached the limit of {limit} {kind.namespace}.",
             )
         data = self.resolve(kind, data)
         name, full = self._check_name(kind, data, None)
@@ -422,9 +470,16 @@ class QuickBooksEmulator:
                 other["FullName"] = renamed
 
     def _seed(self) -> None:
-        """What a new US company has once sales tax is turned on: Tax/Non codes, a tax item."""
-        if not self.facts.sales_tax:
-            return
+        """What a new company has: standard terms and payment methods; with sales tax on, Tax/Non codes, a tax item."""
+        for name, days in (("Due on receipt", "0"), ("Net 15", "15"), ("Net 30", "30")):
+            self._add(KINDS["StandardTerms"], {"Name": name, "StdDueDays": days})
+        for name, method in (("Cash", "Cash"), ("Check", "Check"), ("Visa", "Visa")):
+            self._add(KINDS["PaymentMethod"], {"Name": name, "PaymentMethodType": method})
+        if self.facts.sales_tax:
+            self._seed_sales_tax()
+
+    def _seed_sales_tax(self) -> None:
+        """What QuickBooks creates when sales tax is turned on: the Tax and Non codes and a tax item."""
         for name, taxable, desc in (
             ("Tax", "true", "Taxable Sales"),
             ("Non", "false", "Non-Taxable Sales"),
@@ -455,6 +510,11 @@ class QuickBooksEmulator:
                 raise Reject(3391, f'The iteratorID "{iterator_id}" is not valid: it expired or is unknown.')
             return self._page(rs, it, iterator_id)
         ids, missing = self._match(rq, kind_names)
+        meta = rq.get("metaData", "NoMetaData")
+        if meta != "NoMetaData":
+            rs.set("retCount", str(len(ids)))
+            if meta == "MetaDataOnly":
+                return (0, STATUS_OK) if ids else (1, NO_MATCH)
         max_text = rq.findtext(".//MaxReturned")
         limit = int(max_text) if max_text and max_text.isdigit() else None
         if mode == "Start":
@@ -509,13 +569,16 @@ class QuickBooksEmulator:
                     missing.append(name)
             return ids, missing
         flt = _Filter.read(rq, self.store)
-        out = []
+        hits: list[tuple[Kind, Data]] = []
         for kind, data in self.store.iter_kind(kind_names):
             if refs and data.get("RefNumber") not in refs:
                 continue
             if flt.accepts(kind, data):
-                out.append(str(data[kind.id_field]))
-        return out, []
+                hits.append((kind, data))
+        if not KINDS[kind_names[0]].txn:
+            # QuickBooks returns list entries in name order, as its lists show them.
+            hits.sort(key=lambda hit: self.store.name_of(hit[1]).lower())
+        return [str(data[kind.id_field]) for kind, data in hits], []
 
     # -- rendering -------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ ITEM_KINDS: tuple[str, ...] = (
     "ItemSalesTaxGroup",
 )
 NAME_KINDS: tuple[str, ...] = ("Customer", "Vendor", "Employee", "OtherName")
+TERMS_KINDS: tuple[str, ...] = ("StandardTerms", "DateDrivenTerms")
 
 _LIST_KINDS = [
     Kind("Customer", namespace="names", hierarchical=True),
@@ -47,6 +48,10 @@ _LIST_KINDS = [
     Kind("OtherName", namespace="names"),
     Kind("Account", namespace="accounts", hierarchical=True),
     Kind("SalesTaxCode", namespace="codes"),
+    Kind("Class", namespace="classes", hierarchical=True),
+    Kind("StandardTerms", namespace="terms"),
+    Kind("DateDrivenTerms", namespace="terms"),
+    Kind("PaymentMethod", namespace="payment_methods"),
     *(
         Kind(name, namespace="items", hierarchical=name not in ("ItemSalesTax", "ItemSalesTaxGroup"))
         for name in ITEM_KINDS

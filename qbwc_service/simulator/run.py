@@ -21,7 +21,7 @@ from qbwc_service.simulator.emulator import QuickBooksEmulator
 from qbwc_service.simulator.faults import FaultInjector, FaultPlan
 from qbwc_service.simulator.store import Duplicate
 from qbwc_service.simulator.webconnector import Outcome, SessionReport, WebConnector
-from qbwc_service.simulator.workload import PlannedJob, invoice_mix, workload
+from qbwc_service.simulator.workload import PlannedJob, day_of_work, invoice_mix, workload
 from qbwc_service.simulator.xmldata import Data
 
 FINAL = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
@@ -67,11 +67,15 @@ class Summary:
     failed: list[Failure] = field(default_factory=list)
     #: Records in QuickBooks whose amounts are not what the work asked for: ``(company, job id, why)``.
     wrong: list[tuple[str, int, str]] = field(default_factory=list)
+    #: Jobs whose Add or Mod QuickBooks applied more than once: ``(company, job id, times)``.
+    twice: list[tuple[str, int, int]] = field(default_factory=list)
+    #: Seconds each QBWC call took, by operation (HTTP only).
+    calls: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         """Every job done, each exactly once and with the right amounts."""
-        return not (self.duplicates or self.lost or self.failed or self.wrong)
+        return not (self.duplicates or self.lost or self.failed or self.wrong or self.twice)
 
     def percentile(self, p: float) -> float:
         """A latency percentile in seconds (0 when there were no round trips)."""
@@ -107,6 +111,7 @@ class Summary:
                 for f in self.failed
             ],
             "wrong": [{"company": c, "job_id": j, "why": w} for c, j, w in self.wrong],
+            "twice": [{"company": c, "job_id": j, "times": n} for c, j, n in self.twice],
             "latency_ms": {f"p{p}": round(self.percentile(p) * 1000, 2) for p in (50, 95, 99)},
             "faults": self.faults,
         }
@@ -118,6 +123,7 @@ class Summary:
             f"round trips: {self.round_trips}",
             "jobs: " + ", ".join(f"{k} {v}" for k, v in sorted(self.jobs.items())),
             f"duplicates in QuickBooks: {len(self.duplicates)}",
+            f"jobs applied twice: {len(self.twice)}",
             f"jobs lost: {len(self.lost)}",
             f"jobs failed: {len(self.failed)}",
             f"wrong amounts: {len(self.wrong)}",
@@ -144,6 +150,30 @@ class Summary:
         for company, job_id, why in self.wrong:
             lines.append(f"  wrong amount, job {job_id} of {company}: {why}")
         return "\n".join(lines)
+
+
+def with_job_ids(payload: Any, ids: dict[str, int]) -> Any:
+    """``payload`` with each ``{"job": key}`` ref of a planned job (:func:`.workload.job_ref`) given its job id."""
+    if isinstance(payload, dict):
+        if set(payload) == {"job"} and isinstance(payload["job"], str):
+            return {"job": ids[payload["job"]]}
+        return {k: with_job_ids(v, ids) for k, v in payload.items()}
+    if isinstance(payload, list):
+        return [with_job_ids(v, ids) for v in payload]
+    return payload
+
+
+def applied_twice(quickbooks: QuickBooksEmulator) -> dict[int, int]:
+    """Jobs whose change QuickBooks applied more than once, with how many times (see ``QuickBooksEmulator.applied``).
+
+    The service sends each step of job N under requestID ``N`` or ``N.step``.
+    """
+    per_job: Counter[int] = Counter()
+    for request_id, count in quickbooks.applied().items():
+        head = request_id.split(".")[0]
+        if head.isdigit():
+            per_job[int(head)] += count
+    return {job: count for job, count in per_job.items() if count > 1}
 
 
 def _reason(error: str) -> str:
@@ -210,14 +240,17 @@ class Simulation:
         prefix: str = "sim",
         raw: bool = False,
         mix: str = "business",
+        validate: bool = True,
     ) -> None:
         self.engine, self.url, self.seed = engine, url, seed
         self.plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
         self.customers, self.invoices = customers, invoices
         self.count, self.prefix, self.raw = companies, prefix, raw
-        #: ``business`` (:func:`.workload.workload`) or ``invoices`` (:func:`.workload.invoice_mix`, where
-        #: ``customers`` and ``invoices`` are per company).
+        #: ``business`` (:func:`.workload.workload`), ``invoices`` (:func:`.workload.invoice_mix`, where
+        #: ``customers`` and ``invoices`` are per company) or ``day`` (:func:`.workload.day_of_work`, likewise).
         self.mix = mix
+        #: Whether each emulated QuickBooks checks every request against the qbXML schema.
+        self.validate = validate
         self.runs: list[CompanyRun] = []
         self.injectors: list[FaultInjector] = []
 
@@ -229,18 +262,16 @@ class Simulation:
             rng = random.Random(f"{self.seed}:{n}")  # noqa: S311 (reproducible data, not secrets)
             injector = FaultInjector(self.plan, seed=self.seed * 1000 + n)
             facts = CompanyFacts(name=name, edition=editions[n % len(editions)])
-            quickbooks = QuickBooksEmulator(facts, faults=injector)
+            quickbooks = QuickBooksEmulator(facts, faults=injector, validate=self.validate)
             with self.engine.begin() as conn:
                 created = companies.create_company(conn, name, f"{name}-qbwc")
                 run = CompanyRun(name, created.username, created.token, quickbooks)
                 ids: dict[str, int] = {}
-                plan = (
-                    invoice_mix(name, rng, customers=self.customers, invoices=self.invoices)
-                    if self.mix == "invoices"
-                    else workload(name, rng, customers=self.customers, invoices=self.invoices)
-                )
+                make = {"invoices": invoice_mix, "day": day_of_work}.get(self.mix, workload)
+                plan = make(name, rng, customers=self.customers, invoices=self.invoices)
                 for planned in plan:
                     kind, payload = ("qbxml", planned.raw()) if self.raw else (planned.kind, planned.payload)
+                    payload = with_job_ids(payload, ids)
                     job = jobs.enqueue(
                         conn,
                         created.id,
@@ -261,10 +292,20 @@ class Simulation:
         *,
         every: float = 0.0,
         on_session: Callable[[], None] | None = None,
+        concurrency: int | None = None,
     ) -> Summary:
-        """Run up to ``sessions`` QBWC runs per company, companies in parallel threads."""
+        """Run up to ``sessions`` QBWC runs per company, companies in parallel threads.
+
+        ``concurrency``: at most that many companies' Web Connectors at work at once (each
+        company runs all its sessions in its turn); all of them when None.
+        """
+        slots = threading.BoundedSemaphore(concurrency or max(1, len(self.runs)))
 
         def drive(run: CompanyRun, injector: FaultInjector) -> None:
+            with slots:
+                work(run, injector)
+
+        def work(run: CompanyRun, injector: FaultInjector) -> None:
             connector = WebConnector(self.url, run.username, run.token, run.quickbooks, faults=injector)
             try:
                 for index in range(sessions):
@@ -307,6 +348,8 @@ class Simulation:
         lost: list[tuple[str, int, str]] = []
         failed: list[Failure] = []
         wrong: list[tuple[str, int, str]] = []
+        twice: list[tuple[str, int, int]] = []
+        calls: dict[str, list[float]] = {}
         duplicates: list[tuple[str, Duplicate]] = []
         latencies: list[float] = []
         with self.engine.connect() as conn:
@@ -327,9 +370,12 @@ class Simulation:
                         if why:
                             wrong.append((run.name, job_id, why))
                 duplicates.extend((run.name, d) for d in run.quickbooks.duplicates())
+                twice.extend((run.name, j, n) for j, n in applied_twice(run.quickbooks).items() if j in run.jobs)
                 for report in run.reports:
                     outcomes[report.outcome] += 1
                     latencies.extend(report.latencies)
+                    for operation, seconds in report.call_times:
+                        calls.setdefault(operation, []).append(seconds)
                 faults.update(injector.counts)
         return Summary(
             round_trips=len(latencies),
@@ -342,6 +388,8 @@ class Simulation:
             faults=dict(faults),
             failed=failed,
             wrong=wrong,
+            twice=twice,
+            calls=calls,
         )
 
     @staticmethod

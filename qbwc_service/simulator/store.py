@@ -175,9 +175,9 @@ class Store:
         data["TimeModified"] = self.stamp()
         data["EditSequence"] = self.new_edit_sequence()
 
-    def count_names_and_items(self) -> int:
-        """How many names and items the file holds (the edition limit counts these)."""
-        return sum(len(self.names.get(ns, {})) for ns in ("names", "items"))
+    def count(self, namespace: str) -> int:
+        """How many entries a namespace holds (``names`` or ``items``: what an edition's limit counts)."""
+        return len(self.names.get(namespace, {}))
 
     def iter_kind(self, kinds: tuple[str, ...]) -> Iterator[tuple[Kind, Data]]:
         """Every record of ``kinds``, in creation order."""

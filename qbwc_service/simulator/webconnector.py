@@ -69,6 +69,8 @@ class SessionReport:
     min_run_every: int | None = None
     #: Seconds spent in each sendRequestXML + receiveResponseXML pair (HTTP only).
     latencies: list[float] = field(default_factory=list)
+    #: ``(operation, seconds)`` of every call that answered.
+    call_times: list[tuple[str, float]] = field(default_factory=list)
     percentages: list[int] = field(default_factory=list)
     last_error: str | None = None
     close_message: str | None = None
@@ -160,7 +162,10 @@ class WebConnector:
 
     def _call(self, report: SessionReport, operation: str, **params: Any) -> Any:
         report.calls.append(operation)
-        return getattr(self.service, operation)(**params)
+        started = time.perf_counter()
+        answer = getattr(self.service, operation)(**params)
+        report.call_times.append((operation, time.perf_counter() - started))
+        return answer
 
     def _run(self, report: SessionReport) -> None:
         report.server_version = self._call(report, "serverVersion") or ""

@@ -326,6 +326,27 @@ def _journal_entry(after: str | None) -> PlannedJob:
 MIX_ITEMS = [(f"Service {n}", Decimal(f"{10 * n}.50")) for n in range(1, 6)]
 
 
+def _untaxed_customers(prefix: str, customers: int) -> list[PlannedJob]:
+    """``customer1`` … ``customerN``: customers with a company name and no sales tax."""
+    plan = []
+    for c in range(1, customers + 1):
+        name = customer_name(prefix, c)
+        payload = {"name": name, "company_name": f"{name} LLC", "sales_tax_code_ref": _ref("Non")}
+        plan.append(PlannedJob(f"customer{c}", "customer_add", payload, ("Customer", name)))
+    return plan
+
+
+def _mix_lines(rng: random.Random, items: list[tuple[str, Decimal]]) -> tuple[list[dict[str, Any]], Decimal]:
+    """One to three of ``items``, one to four of each, as invoice lines; and their total."""
+    lines: list[dict[str, Any]] = []
+    total = Decimal(0)
+    for item, price in rng.sample(items, rng.randint(1, 3)):
+        quantity = rng.randint(1, 4)
+        lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
+        total += _money(price * quantity)
+    return lines, total
+
+
 def invoice_mix(prefix: str, rng: random.Random, *, customers: int = 20, invoices: int = 975) -> list[PlannedJob]:
     """Customers and items, then invoices on them (the batching benchmark: 20 + 5 + 975 = 1,000 jobs).
 
@@ -340,19 +361,64 @@ def invoice_mix(prefix: str, rng: random.Random, *, customers: int = 20, invoice
         )
         for n, (name, price) in enumerate(MIX_ITEMS, 1)
     ]  # fmt: skip
-    for c in range(1, customers + 1):
-        name = customer_name(prefix, c)
-        payload = {"name": name, "company_name": f"{name} LLC", "sales_tax_code_ref": _ref("Non")}
-        plan.append(PlannedJob(f"customer{c}", "customer_add", payload, ("Customer", name)))
+    plan += _untaxed_customers(prefix, customers)
     for i in range(1, invoices + 1):
         c = rng.randint(1, customers)
-        lines: list[dict[str, Any]] = []
-        total = Decimal(0)
-        for item, price in rng.sample(MIX_ITEMS, rng.randint(1, 3)):
-            quantity = rng.randint(1, 4)
-            lines.append({"item_ref": _ref(item), "quantity": str(quantity)})
-            total += _money(price * quantity)
+        lines, total = _mix_lines(rng, MIX_ITEMS)
         customer = _ref(customer_name(prefix, c))
         invoice: dict[str, Any] = {"customer_ref": customer, "ref_number": f"M-{i}", "lines": lines}
         plan.append(PlannedJob(f"invoice{i}", "invoice_add", invoice, ("Invoice", f"M-{i}"), f"customer{c}", total))
+    return plan
+
+
+#: The accounts and items :func:`day_of_work` ensures before the day's sales: (kind, payload).
+DAY_SETUP: list[tuple[str, dict[str, Any]]] = [
+    ("account_ensure", {"name": "Sales", "account_type": "Income", "account_number": "4000"}),
+    ("account_ensure", {"name": "Services Income", "account_type": "Income", "account_number": "4100"}),
+    ("account_ensure", {"name": "Checking", "account_type": "Bank", "account_number": "1000"}),
+    *(
+        (
+            "item_service_ensure",
+            {
+                "name": name,
+                "sales_tax_code_ref": _ref("Non"),
+                "sales_or_purchase": {"desc": name, "price": str(price), "account_ref": _ref("Services Income")},
+            },
+        )
+        for name, price in MIX_ITEMS[:3]
+    ),
+]
+
+
+def job_ref(key: str) -> dict[str, str]:
+    """A ``{"job": N}`` ref to the planned job ``key``; :class:`.run.Simulation` puts in its id."""
+    return {"job": key}
+
+
+def day_of_work(prefix: str, rng: random.Random, *, customers: int = 50, invoices: int = 500) -> list[PlannedJob]:
+    """A company's day: set-up ensures, customers, invoices each paid by a payment naming it, an iterated query.
+
+    The ensures stand for company setup; each invoice names its customer job and each
+    payment its invoice job (``{"job": key}`` refs, made ids at enqueue). The iterated
+    customer query, after the customers, stands for an import.
+    """
+    plan = [
+        PlannedJob(f"setup{n}", kind, payload, None)
+        for n, (kind, payload) in enumerate(DAY_SETUP, 1)
+    ]  # fmt: skip
+    plan += _untaxed_customers(prefix, customers)
+    for i in range(1, invoices + 1):
+        c = rng.randint(1, customers)
+        lines, total = _mix_lines(rng, MIX_ITEMS[:3])
+        invoice = {"customer_ref": job_ref(f"customer{c}"), "ref_number": f"D-{i}", "lines": lines}
+        plan.append(PlannedJob(f"invoice{i}", "invoice_add", invoice, ("Invoice", f"D-{i}"), None, total))
+        payment = {
+            "customer_ref": job_ref(f"customer{c}"),
+            "ref_number": f"P-{i}",
+            "total_amount": str(total),
+            "applied_to": [{"txn_id": job_ref(f"invoice{i}"), "payment_amount": str(total)}],
+        }
+        plan.append(PlannedJob(f"payment{i}", "payment_add", payment, ("ReceivePayment", f"P-{i}"), None, total))
+    query = {"iterate": True, "max_returned": 20}
+    plan.append(PlannedJob("import", "customer_query", query, None, f"customer{customers}"))
     return plan

@@ -1,21 +1,25 @@
-"""The JSON API for producers: enqueue work, follow it, set a sync schedule. Authenticated with an API key."""
+"""The JSON API for producers: enqueue and follow work, schedules, company setup, imports and records. With a key."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError
 
 from qbwc_service.accounts import schedule
 from qbwc_service.accounts.api_keys import api_key_owner
+from qbwc_service.db import outages
 from qbwc_service.errors import CompanyNotFound, Conflict, JobNotFound, PayloadError
 from qbwc_service.logs import log
 from qbwc_service.queue import jobs
 from qbwc_service.queue.views import load_job
-from qbwc_service.web.context import services
+from qbwc_service.web.context import bearer_token, services
+from qbwc_service.workflows import imports
 from qbwc_service.workflows.setup import profile as setup_profile
 from qbwc_service.workflows.setup import profiles, reset, runs
 from qbwc_service.workflows.setup.profile import ProfileError
@@ -27,11 +31,17 @@ def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
 
+@bp.errorhandler(DBAPIError)
+def _database_error(exc: DBAPIError) -> tuple[Response, int]:
+    """503 with one clear line when the database cannot work for now (the transaction stored nothing)."""
+    log(logging.ERROR, "database_error", endpoint=request.endpoint, reason=outages.logged(exc))
+    if outages.is_outage(exc):
+        return _error(503, outages.describe(exc, outages.STORE_LATER))
+    return _error(500, "The service could not process this request; it was logged.")
+
+
 def _presented_key() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.headers.get("X-API-Key") or None
+    return bearer_token() or request.headers.get("X-API-Key") or None
 
 
 def require_api_key(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -237,3 +247,90 @@ def reset_company(name: str, actor: str) -> Any:
         return _error(404, str(exc))
     except reset.ResetRefused as exc:
         return _error(422, str(exc))
+
+
+# -- imports from QuickBooks and the records they keep ------------------------------------
+
+
+def _company_id(conn: Any, name: str) -> int:
+    return jobs.company_id_by_name(conn, name)
+
+
+@bp.post("/companies/<name>/imports")
+@require_api_key
+def start_import(name: str, actor: str) -> Any:
+    """Queue an import: ``{"list": "customers", "full": false}``; the import already queued is returned."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("list"), str):
+        return _error(400, "the request body must be a JSON object with 'list' (customers, items, vendors, ...)")
+    full = body.get("full", False)
+    if not isinstance(full, bool):
+        return _error(400, "'full' must be true or false")
+    try:
+        with services().engine.begin() as conn:
+            started = imports.start_import(conn, name, body["list"], full=full, actor=actor,
+                                           max_attempts=services().settings.max_attempts)  # fmt: skip
+            found = imports.status(conn, _company_id(conn, name), body["list"])
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+    except imports.UnknownList as exc:
+        return _error(404, str(exc))
+    return jsonify(found.to_json()), 201 if started.created else 200
+
+
+@bp.get("/companies/<name>/imports")
+@require_api_key
+def import_statuses(name: str, actor: str) -> Any:
+    """The latest import of every list, with its progress, and the list sizes against the edition's limits."""
+    try:
+        with services().engine.connect() as conn:
+            company_id = _company_id(conn, name)
+            sizes = imports.list_sizes(conn, company_id)
+            return jsonify({
+                "imports": [s.to_json() for s in imports.statuses(conn, company_id)],
+                "list_sizes": sizes.to_json() if sizes else None,
+                "name_conflicts": [c.to_json() for c in imports.name_conflicts(conn, company_id)],
+            })  # fmt: skip
+    except CompanyNotFound as exc:
+        return _error(404, str(exc))
+
+
+def _flag(text: str | None, what: str) -> bool | None:
+    if text is None or text == "":
+        return None
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise ValueError(f"'{what}' must be true or false")
+
+
+@bp.get("/companies/<name>/records/<list_name>")
+@require_api_key
+def list_records(name: str, list_name: str, actor: str) -> Any:
+    """A page of imported records: ``q``, ``modified_since`` (ISO time), ``active``, ``after`` (cursor), ``limit``."""
+    args = request.args
+    try:
+        active = _flag(args.get("active"), "active")
+        since_text = args.get("modified_since")
+        since = datetime.fromisoformat(since_text) if since_text else None
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        after = int(args["after"]) if args.get("after") else None
+        limit = int(args.get("limit", imports.DEFAULT_PAGE))
+    except ValueError as exc:
+        message = (
+            str(exc)
+            if "must be" in str(exc)
+            else ("'modified_since' must be an ISO date-time; 'after' and 'limit' whole numbers")
+        )
+        return _error(400, message)
+    if limit < 1:
+        return _error(400, "'limit' must be 1 or more")
+    try:
+        with services().engine.connect() as conn:
+            page = imports.records(conn, _company_id(conn, name), list_name, q=args.get("q") or None,
+                                   modified_since=since, active=active, after=after, limit=limit)  # fmt: skip
+    except (CompanyNotFound, imports.UnknownList) as exc:
+        return _error(404, str(exc))
+    return jsonify({"records": page.records, "next_after": page.next_after})

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,3 +54,11 @@ def _close_db(exc: BaseException | None) -> None:
         if exc is not None:
             db.rollback()
         db.close()
+
+
+def bearer_token() -> str | None:
+    """The token of the request's ``Authorization: Bearer <token>`` header, if it has one."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None

@@ -25,9 +25,11 @@ class Session:
     """One Web Connector run between the Protocol and the emulator, call by call."""
 
     def __init__(self, protocol: Protocol | Callable[[], Protocol], company: NewCompany, qb: QuickBooksEmulator,
-                 *, major: int = 13, minor: int = 0) -> None:  # fmt: skip
+                 *, major: int = 13, minor: int = 0, hcp: bool = False) -> None:  # fmt: skip
         self._protocol = protocol
         self.qb = qb
+        #: The first sendRequestXML carries the emulator's HCP response (product, edition) when set.
+        self._hcp = qb.hcp_response() if hcp else ""
         self.version = (major, minor)
         qb.open_session()
         self.ticket = self.protocol.authenticate(company.username, company.token)[0]
@@ -44,7 +46,8 @@ class Session:
 
     def send(self) -> str:
         """sendRequestXML: the document handed out ('' when nothing is left)."""
-        document = self.protocol.send_request_xml(self.ticket, "", "", "US", *self.version)
+        document = self.protocol.send_request_xml(self.ticket, self._hcp, "", "US", *self.version)
+        self._hcp = ""
         if document:
             self.sent.extend(etree.fromstring(document.encode()).find("QBXMLMsgsRq"))
         return document

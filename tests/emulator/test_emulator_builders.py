@@ -167,10 +167,11 @@ def test_example_payment_larger_than_its_invoice_is_refused() -> None:
 
 
 def _stocked(version: str) -> Books:
-    """A company holding every Add example."""
+    """A company holding every Add example, and a class (the builders have no ClassAdd)."""
     books = Books(version)
     for kind in STOCK_ORDER:
         books.ok(kind, books.prepare(EXAMPLES[kind]))
+    books.qb.bulk_add("Class", [{"Name": "East"}])
     return books
 
 

@@ -16,8 +16,7 @@ from qbwc_service.cli import main
 from qbwc_service.db.engine import make_engine
 from qbwc_service.db.models import Company, utcnow
 from qbwc_service.queue import jobs
-from tests.helpers import customer_add
-from tests.integration.test_multiworker import pg_url, start_gunicorn  # noqa: F401 (pg_url is a fixture)
+from tests.helpers import customer_add, start_gunicorn
 from tests.receivers import WebhookReceiver, wait_for
 
 SECRET = "whsec-served-77a0"
@@ -41,7 +40,7 @@ def hooks() -> Iterator[WebhookReceiver]:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_gunicorn_workers_sweeping_each_second_send_each_message_once(
-    pg_url: str,  # noqa: F811 (the fixture imported above)
+    pg_url: str,
     tmp_path: Path,
     hooks: WebhookReceiver,
 ) -> None:
@@ -49,7 +48,7 @@ def test_two_gunicorn_workers_sweeping_each_second_send_each_message_once(
     engine = make_engine(pg_url)
     _late_company(engine)
     env = {"QBWC_ALERT_SWEEP_SECONDS": "1", "QBWC_ALERT_WEBHOOK_URL": hooks.url, "QBWC_ALERT_WEBHOOK_SECRET": SECRET}
-    proc, _ = start_gunicorn(pg_url, 2, tmp_path / "access.log", env)
+    proc, _ = start_gunicorn(pg_url, 2, tmp_path / "access.log", **env)
     try:
         wait_for(lambda: len(hooks.hooks) >= 1)
         time.sleep(4)  # several sweeps of each worker later

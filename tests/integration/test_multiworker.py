@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from lxml import etree
 from sqlalchemy import Engine, select
 
@@ -24,54 +17,10 @@ from qbwc_service.db.models import Job, JobState, QbwcSession, utcnow
 from qbwc_service.qbwc import sessions
 from qbwc_service.qbwc.protocol import Protocol
 from qbwc_service.queue import jobs
+from qbwc_service.simulator.service import ServedService
 from tests.helpers import customer_add, qbwc, response_doc, rs
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-@pytest.fixture
-def pg_url(postgres_schema: str) -> Iterator[str]:
-    """The migrated PostgreSQL schema, emptied after the test."""
-    yield postgres_schema
-    engine = make_engine(postgres_schema)
-    with engine.begin() as conn:
-        from sqlalchemy import text
-
-        from tests.conftest import TABLES
-
-        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_gunicorn(
-    url: str, workers: int, log: Path, extra_env: dict[str, str] | None = None
-) -> tuple[subprocess.Popen[bytes], str]:
-    """gunicorn with ``workers`` on ``url`` (batches of one job, sweeps off unless ``extra_env`` says), and its URL."""
-    port = free_port()
-    env = {**os.environ, "QBWC_DATABASE_URL": url, "QBWC_BATCH_SIZE": "1", "QBWC_LOG_LEVEL": "WARNING",
-           "QBWC_ALERT_SWEEP_SECONDS": "0", **(extra_env or {})}  # fmt: skip
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    proc = subprocess.Popen(
-        [gunicorn, "-c", "python:qbwc_service.gunicorn_conf", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", str(log), "--access-logformat", "%(p)s %(r)s", "qbwc_service:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=5).status_code == 200:
-                return proc, base
-        except requests.RequestException:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> None:
@@ -80,11 +29,12 @@ def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> 
     with engine.begin() as conn:
         company = companies.create_company(conn, "acme", "acme-qbwc")
         ids = [jobs.enqueue(conn, "acme", "qbxml", {"request": customer_add(f"C{i}")}).job_id for i in range(6)]
-    servers: list[tuple[subprocess.Popen[bytes], str]] = []
+    servers: list[ServedService] = []
     try:
         for n in range(2):
-            servers.append(start_gunicorn(pg_url, 2, tmp_path / f"access{n}.log"))
-        clients = [qbwc(base + "/qbwc") for _, base in servers]
+            server = ServedService(pg_url, workers=2, env={"QBWC_BATCH_SIZE": "1"}, access_log=tmp_path / f"a{n}.log")
+            servers.append(server.__enter__())
+        clients = [qbwc(server.url) for server in servers]
         ticket = clients[0].authenticate(company.username, company.token)[0]
         sent: list[str] = []
         for n in range(len(ids)):
@@ -96,9 +46,8 @@ def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> 
             assert percent == (100 if n == len(ids) - 1 else (n + 1) * 100 // len(ids))
         assert "6 done" in clients[1].closeConnection(ticket)
     finally:
-        for proc, _ in servers:
-            proc.terminate()
-            proc.wait(10)
+        for server in servers:
+            server.stop()
     assert sent == [str(i) for i in ids]
     with engine.connect() as conn:
         states = conn.execute(select(Job.state, Job.attempts).order_by(Job.id)).all()
@@ -106,7 +55,7 @@ def test_two_gunicorn_servers_share_one_session(pg_url: str, tmp_path: Path) -> 
     assert states == [(JobState.DONE, 1)] * 6
     assert (session.done, session.round_trips) == (6, 6)
     for n in range(2):
-        lines = (tmp_path / f"access{n}.log").read_text().splitlines()
+        lines = (tmp_path / f"a{n}.log").read_text().splitlines()
         assert sum("POST /qbwc" in line for line in lines) >= 6
     engine.dispose()
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from qbwc_service.db.models import JobState, SessionState
+from qbwc_service.redaction import MASK, Redactor
 from qbwc_service.web.admin.filters import ago, short_ticket, when
 from qbwc_service.web.admin.forms import read_company, read_job_filters, safe_next
 from qbwc_service.web.admin.health import CompanyFacts, Health, assess
-from qbwc_service.web.admin.redaction import MASK, Redactor
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -77,10 +77,13 @@ def _facts(**changes: object) -> CompanyFacts:
         ({"last_failure_at": NOW, "last_poll_at": NOW - timedelta(hours=2)}, Health.FAILING),
         ({"last_poll_at": NOW - timedelta(minutes=2), "last_session_state": None, "last_success_at": None},
          Health.HEALTHY),
+        ({"near_limit": "names: 12,000 of 14,500"}, Health.NEAR_LIMIT),
+        ({"near_limit": "names: 12,000 of 14,500", "last_poll_at": NOW - timedelta(minutes=16)}, Health.LATE),
+        ({"near_limit": "names: 12,000 of 14,500", "last_failure_at": NOW}, Health.FAILING),
     ],
 )  # fmt: skip
 def test_health_rule(changes: dict[str, object], health: Health) -> None:
-    """Failing beats late, late is over three poll intervals, and a clean session clears older failures."""
+    """Failing beats late (three poll intervals), late beats near the list limit; a clean session clears failures."""
     assert assess(_facts(**changes), NOW).health is health
 
 
@@ -121,3 +124,17 @@ def test_company_form_reports_each_bad_field() -> None:
 def test_next_must_stay_on_this_site(target: str, safe: bool) -> None:
     """Only paths on this site are followed after login."""
     assert (safe_next(target) == target) is safe
+
+
+def test_list_sizes_warn_at_eighty_percent_of_the_small_editions_limits() -> None:
+    """Pro and Premier: names and items against 14,500, each name list against 10,500; Enterprise: no limit."""
+    from qbwc_service.workflows.imports.counts import assess as sizes
+
+    pro = sizes("Pro", {"customers": 9_000, "vendors": 2_600, "items": 11_599})
+    assert [u.what for u in pro.usage if u.near] == ["names", "customers"]
+    assert pro.warnings[0].startswith("names: 11,600 of 14,500 (80%)")
+    assert len(pro.warnings) == 2 and "items" not in " ".join(pro.warnings[:1])
+    enterprise = sizes("Enterprise", {"customers": 90_000, "items": 60_000})
+    assert enterprise.warnings == () and not enterprise.limited
+    assert {u.limit for u in enterprise.usage} == {None}
+    assert sizes(None, {"items": 11_600}).warnings[0].startswith("items: 11,600 of 14,500")

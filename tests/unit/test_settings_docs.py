@@ -27,7 +27,7 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
     assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and "QBWC_ITERATOR_PAGE" in ENV_HELP
-    assert len(NAMES) == 40  # 25 with QBWC_MANUAL_RECHECK_SECONDS, then 15 of alerts and the dashboard
+    assert len(NAMES) == 46  # 31 with logs, metrics, hosts, pool and timeouts, then 15 of alerts and the dashboard
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -44,7 +44,7 @@ def test_every_listed_variable_is_read() -> None:
     samples = {bool: "1", int: "7", tuple: "a,b"}
     for f in fields(Settings):
         default = getattr(Settings(), f.name)
-        chosen = {"log_level": "DEBUG", "smtp_security": "tls"}  # settings that take one of a few words
+        chosen = {"log_level": "DEBUG", "smtp_security": "tls", "log_format": "json"}  # one of a few words
         raw = chosen.get(f.name) or samples.get(type(default), "x")
         assert getattr(load_settings(environ={PREFIX + f.name.upper(): raw}), f.name) != default, f.name
 

@@ -15,6 +15,7 @@ from qbwc_service.web.admin import (
     auth,
     company_pages,
     dashboard_pages,
+    import_pages,
     incident_pages,
     job_pages,
     public,
@@ -37,8 +38,8 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Register the admin blueprints, the signed-in user, template helpers and error pages."""
-    blueprints = (public.bp, auth.bp, dashboard_pages.bp, company_pages.bp, setup_pages.bp, job_pages.bp,
-                  session_pages.bp, incident_pages.bp)  # fmt: skip
+    blueprints = (public.bp, auth.bp, dashboard_pages.bp, company_pages.bp, setup_pages.bp, import_pages.bp,
+                  job_pages.bp, session_pages.bp, incident_pages.bp)  # fmt: skip
     for bp in blueprints:
         app.register_blueprint(bp)
     app.before_request(auth.load_user)

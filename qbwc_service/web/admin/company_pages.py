@@ -21,6 +21,7 @@ from qbwc_service.queue import jobs
 from qbwc_service.web.admin.auth import actor, admin_only, require_user
 from qbwc_service.web.admin.forms import CompanyInput, read_company
 from qbwc_service.web.admin.health import assess, company_facts
+from qbwc_service.web.admin.import_pages import panel
 from qbwc_service.web.context import get_db, services
 
 bp = Blueprint("company_pages", __name__, url_prefix="/companies")
@@ -143,6 +144,7 @@ def _detail(
         created=created,
         warning=public_url_warning(services().settings),
         endpoint=services().settings.endpoint_url,
+        **panel(company.id),
     )
     response = Response(page, status=400 if schedule_error else 200)
     if token is not None:

@@ -20,7 +20,7 @@ CHART_HOURS = 7 * 24
 #: Companies listed on the dashboard, those needing attention first; the companies page lists all.
 SHOWN_COMPANIES = 100
 #: The order of health on the dashboard: what needs a person first.
-ATTENTION = {Health.FAILING: 0, Health.LATE: 1, Health.NEVER: 2, Health.HEALTHY: 3}
+ATTENTION = {Health.FAILING: 0, Health.LATE: 1, Health.NEAR_LIMIT: 2, Health.NEVER: 3, Health.HEALTHY: 4}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""How a company connection is doing: never connected, healthy, late or failing."""
+"""How a company connection is doing: never connected, healthy, near the list limit, late or failing."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, func, select
 
 from qbwc_service.db.models import Company, Job, JobState, QbwcSession, SessionState
+from qbwc_service.workflows.imports import list_sizes_of
 
 #: A company is late when it has not polled for this many poll intervals.
 LATE_FACTOR = 3
@@ -25,6 +26,8 @@ class Health(StrEnum):
     LATE = "late"
     #: The last session failed, or jobs failed after the last clean session.
     FAILING = "failing"
+    #: Polling on time, but a list holds 80 % of what the QuickBooks edition allows.
+    NEAR_LIMIT = "near the list limit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,8 @@ class CompanyFacts:
     last_failure_at: datetime | None
     queued: int = 0
     failed: int = 0
+    #: The first list-size warning (names or items at 80 % of the edition's limit), if any.
+    near_limit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +58,7 @@ class CompanyHealth:
 
 
 def assess(facts: CompanyFacts, now: datetime) -> CompanyHealth:
-    """Apply the health rule: failing beats late, late beats healthy."""
+    """Apply the health rule: failing beats late, late beats near the list limit, which beats healthy."""
     if facts.last_poll_at is None and facts.last_session_state is None:
         return CompanyHealth(Health.NEVER, "the Web Connector has not called yet")
     if facts.last_session_state is SessionState.FAILED:
@@ -69,11 +74,13 @@ def assess(facts: CompanyFacts, now: datetime) -> CompanyHealth:
             f"no poll for more than {LATE_FACTOR} times {facts.poll_minutes} minutes",
             late_since=facts.last_poll_at + due,
         )
+    if facts.near_limit:
+        return CompanyHealth(Health.NEAR_LIMIT, facts.near_limit)
     return CompanyHealth(Health.HEALTHY, "polling on time")
 
 
 def company_facts(conn: Connection, companies: list[Company]) -> dict[int, CompanyFacts]:
-    """The health facts of ``companies`` in five grouped queries, whatever their number."""
+    """The health facts of ``companies``: seven grouped queries, whatever their number."""
     ids = [c.id for c in companies]
     if not ids:
         return {}
@@ -120,6 +127,7 @@ def company_facts(conn: Connection, companies: list[Company]) -> dict[int, Compa
             .group_by(Job.company_id)
         )
     }
+    sizes = list_sizes_of(conn, ids)
     return {
         c.id: CompanyFacts(
             poll_minutes=c.poll_minutes,
@@ -129,6 +137,7 @@ def company_facts(conn: Connection, companies: list[Company]) -> dict[int, Compa
             last_failure_at=_aware(last_failure.get(c.id)),
             queued=counts.get((c.id, JobState.QUEUED.value), 0),
             failed=counts.get((c.id, JobState.FAILED.value), 0),
+            near_limit=next(iter(sizes[c.id].warnings), None) if c.id in sizes else None,
         )
         for c in companies
     }

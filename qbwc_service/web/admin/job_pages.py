@@ -11,10 +11,10 @@ from qbwc_service.db.models import Company, Job, JobEvent, JobState
 from qbwc_service.errors import Conflict, NotFound
 from qbwc_service.queue import jobs
 from qbwc_service.queue.kinds import registry
+from qbwc_service.redaction import Redactor
 from qbwc_service.web.admin.auth import actor, require_user
 from qbwc_service.web.admin.forms import read_job_filters, read_priority
 from qbwc_service.web.admin.paging import job_page
-from qbwc_service.web.admin.redaction import Redactor
 from qbwc_service.web.context import get_db, services
 from qbxml_builders.responses import classify
 

@@ -14,6 +14,7 @@ from qbwc_service.logs import log
 from qbwc_service.web.admin.auth import actor, require_user
 from qbwc_service.web.admin.company_pages import company_or_404
 from qbwc_service.web.context import get_db, services
+from qbwc_service.workflows import imports
 from qbwc_service.workflows.setup import profile as model
 from qbwc_service.workflows.setup import profiles, reset, runs
 from qbwc_service.workflows.setup.profile import ProfileError
@@ -43,12 +44,18 @@ def _page(
     return page, status
 
 
+#: The form's datalists and the imported list each offers.
+CHOICE_LISTS = {"account-names": "accounts", "item-names": "items", "vendor-names": "vendors"}
+
+
 def name_choices(conn: Any, company_id: int) -> dict[str, list[str]]:
     """The names QuickBooks has, by datalist (``account-names``, ``item-names``, ``vendor-names``), once imported.
 
-    Empty until an import of QuickBooks' lists has brought them: the fields are free text.
+    The active names an import brought (:func:`qbwc_service.workflows.imports.names`); a list
+    never imported offers none, and its fields stay free text.
     """
-    return {}
+    found = {datalist: imports.names(conn, company_id, list_name) for datalist, list_name in CHOICE_LISTS.items()}
+    return {datalist: names for datalist, names in found.items() if names}
 
 
 @bp.get("/<int:company_id>/setup")

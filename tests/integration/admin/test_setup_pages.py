@@ -9,8 +9,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 
 from qbwc_service.accounts.companies import NewCompany
+from qbwc_service.config import load_settings
 from qbwc_service.db.models import CompanyReset, Job, JobState
+from qbwc_service.qbwc.protocol import Protocol
+from qbwc_service.simulator import CompanyFacts, QuickBooksEmulator
+from qbwc_service.workflows.imports import start_import
 from qbwc_service.workflows.setup import profiles
+from tests.emulator.conftest import needs_spec
+from tests.emulator.driver import Session
 
 
 def test_profile_form_saves_a_version_and_shows_refusals(
@@ -70,3 +76,25 @@ def test_setup_forms_need_the_csrf_token(app: Flask, admin: FlaskClient, company
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert token is not None
     assert admin.post(f"/companies/{company.id}/setup/run", data={"csrf_token": token.group(1)}).status_code == 302
+
+
+@needs_spec
+def test_profile_form_offers_the_names_an_import_brought(
+    admin: FlaskClient, company: NewCompany, engine: Engine
+) -> None:
+    """Before an import the fields are free text; after importing accounts, items and vendors they offer those names."""
+    before = admin.get(f"/companies/{company.id}/setup").get_data(as_text=True)
+    assert "<datalist" not in before
+    qb = QuickBooksEmulator(CompanyFacts())
+    qb.bulk_add("Account", [{"Name": "Repair Income", "AccountType": "Income"}])
+    qb.bulk_add("ItemService", [{"Name": "Shop Labor"}, {"Name": "Old Labor", "IsActive": "false"}])
+    qb.bulk_add("Vendor", [{"Name": "State Tax Board"}])
+    with engine.begin() as conn:
+        for list_name in ("accounts", "items", "vendors"):
+            start_import(conn, company.id, list_name)
+    Session(Protocol(engine, load_settings({"log_level": "WARNING"}, environ={})), company, qb).run()
+    html = admin.get(f"/companies/{company.id}/setup").get_data(as_text=True)
+    datalists = dict(re.findall(r'<datalist id="([a-z-]+)">(.*?)</datalist>', html, re.S))
+    assert '<option value="Repair Income">' in datalists["account-names"]
+    assert '<option value="Shop Labor">' in datalists["item-names"] and "Old Labor" not in datalists["item-names"]
+    assert '<option value="State Tax Board">' in datalists["vendor-names"]

@@ -1,7 +1,8 @@
-"""Mask secrets and card numbers in what the admin pages show, and pretty-print it."""
+"""Mask secrets and card numbers: in what the admin pages show (pretty-printed) and in log lines."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -40,11 +41,32 @@ def _mask_card(match: re.Match[str]) -> str:
     return f"[card number …{digits[-4:]}]"
 
 
+def _mask_named(match: re.Match[str]) -> str:
+    if match.group("tag") is not None:
+        return f"{match.group(1)}{MASK}{match.group(3)}"
+    return f"{match.group('lead')}{MASK}"
+
+
 class Redactor:
     """Masks configured field names and card-number-like digit runs."""
 
     def __init__(self, extra_fields: Iterable[str] = ()) -> None:
         self.fields = BUILTIN_FIELDS | {f.strip().lower() for f in extra_fields if f.strip()}
+
+    @functools.cached_property
+    def _named(self) -> re.Pattern[str]:
+        """A masked field in free text: an element ``<Name>…</Name>``, ``name=…``, ``"name": "…"``."""
+        names = "|".join(sorted(map(re.escape, self.fields), key=len, reverse=True))
+        return re.compile(
+            rf"(<(?:[\w.-]+:)?(?P<tag>{names})\b[^>]*>).*?(</(?:[\w.-]+:)?(?P=tag)\s*>)"
+            rf"|(?P<lead>(?<![\w-])[\"']?(?:{names})[\"']?\s*[=:]\s*)(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&<>}}]+)",
+            re.IGNORECASE | re.DOTALL,
+        )
+
+    def line(self, value: str) -> str:
+        """Free text (a log line's message or fact) with masked fields and card numbers masked, XML or not."""
+        value = self._named.sub(_mask_named, value)
+        return self.text(value)
 
     def is_secret(self, name: str) -> bool:
         """Whether a field or element called ``name`` is always masked."""

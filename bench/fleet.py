@@ -1,0 +1,184 @@
+"""What bench/load.py and bench/soak.py share: a database of their own, the sampler, the simulating processes.
+
+Not a benchmark itself. The database is created on the PostgreSQL server given (the
+shared one by default) under its own name and dropped afterwards, so the tests that use
+that server are not disturbed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from qbwc_service.db import migrate
+from qbwc_service.db.engine import make_engine
+from qbwc_service.simulator.service import ServedService, rss_kib
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: The service's connections say so (pg_stat_activity.application_name); the bench's say qbwc-bench.
+SERVICE_APP, BENCH_APP = "qbwc-service", "qbwc-bench"
+#: gunicorn's access log line: microseconds in the worker, then the SOAPAction (the QBWC method).
+ACCESS_FORMAT = "%(D)s %({soapaction}i)s"
+
+
+def database_url(server: str, name: str, app: str) -> str:
+    """``server`` pointed at database ``name``, its connections named ``app``."""
+    url = make_url(server).set(database=name)
+    return url.update_query_dict({"application_name": app}).render_as_string(hide_password=False)
+
+
+def _admin(server: str) -> psycopg.Connection[Any]:
+    libpq = make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    return psycopg.connect(libpq, autocommit=True)
+
+
+def create_database(server: str, name: str) -> None:
+    """A fresh, migrated database ``name`` (dropped first if a previous run left it)."""
+    drop_database(server, name)
+    with _admin(server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = make_engine(database_url(server, name, BENCH_APP))
+    migrate.upgrade(engine)
+    engine.dispose()
+
+
+def drop_database(server: str, name: str) -> None:
+    """Drop ``name``, disconnecting whoever is still on it."""
+    with _admin(server) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99 of ``values`` in milliseconds (0 when there are none)."""
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    if len(values) == 1:
+        return dict.fromkeys(("p50", "p95", "p99"), round(values[0] * 1000, 2))
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {f"p{p}": round(cuts[p - 1] * 1000, 2) for p in (50, 95, 99)}
+
+
+def server_times(access_log: Path) -> dict[str, list[float]]:
+    """Seconds each call took inside a worker, by QBWC method, from the access log (:data:`ACCESS_FORMAT`)."""
+    out: dict[str, list[float]] = {}
+    if not access_log.exists():
+        return out
+    for line in access_log.read_text().splitlines():
+        micros, _, action = line.partition(" ")
+        method = action.replace("\\", "").strip().strip('"').rsplit("/", 1)[-1]
+        if micros.isdigit() and method and method != "-":
+            out.setdefault(method, []).append(int(micros) / 1e6)
+    return out
+
+
+@dataclass
+class Sample:
+    """One look at the service: seconds since the start, connections, RSS of each process."""
+
+    at: float
+    service_connections: int
+    database_connections: int
+    #: pid → KiB: the master first, then the workers.
+    rss: dict[int, int]
+
+
+@dataclass
+class Sampler:
+    """A thread that looks at pg_stat_activity and the service's processes every ``every`` seconds."""
+
+    server: str
+    database: str
+    service: ServedService
+    every: float = 0.25
+    samples: list[Sample] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Sampler:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        query = (
+            "SELECT count(*) FILTER (WHERE application_name = %s), count(*) - 1 "
+            "FROM pg_stat_activity WHERE datname = %s"
+        )
+        with _admin(self.server) as conn:
+            conn.execute("SELECT set_config('application_name', 'qbwc-sampler', false)")
+            while not self._stop.is_set():
+                row = conn.execute(query, (SERVICE_APP, self.database)).fetchone()
+                service, everyone = (int(row[0]), int(row[1])) if row else (0, 0)
+                pids = [self.service.process.pid, *self.service.worker_pids()]
+                rss = {pid: rss_kib(pid) for pid in pids}
+                self.samples.append(Sample(time.monotonic() - started, service, everyone, rss))
+                self._stop.wait(self.every)
+
+    def peak_connections(self) -> tuple[int, int]:
+        """The most connections the service held at once, and the most on the database in all."""
+        return (
+            max((s.service_connections for s in self.samples), default=0),
+            max((s.database_connections for s in self.samples), default=0),
+        )
+
+    def peak_rss_mib(self) -> tuple[float, float]:
+        """The service's peak RSS in MiB: the largest process, and master and workers together."""
+        largest = max((max(s.rss.values(), default=0) for s in self.samples), default=0)
+        total = max((sum(s.rss.values()) for s in self.samples), default=0)
+        return largest / 1024, total / 1024
+
+
+def slope_mib_per_hour(points: Sequence[tuple[float, int]]) -> float:
+    """The least-squares slope of ``(seconds, KiB)`` points, in MiB per hour (0 with fewer than 2)."""
+    if len(points) < 2:
+        return 0.0
+    xs, ys = [p[0] for p in points], [p[1] / 1024 for p in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    if math.isclose(den, 0.0):
+        return 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den * 3600
+
+
+def simulate(task: dict[str, Any], barrier: Any, out: Any) -> None:
+    """One simulating process: create its companies and their work, wait for the others, run, report."""
+    from qbwc_service.simulator.run import Simulation
+
+    engine = make_engine(task["db"])
+    sim = Simulation(
+        engine, task["url"], companies=task["companies"], mix="day", customers=task["customers"],
+        invoices=task["invoices"], prefix=task["prefix"], seed=task["seed"], validate=task["validate"],
+        faults=task.get("faults") or None,
+    )  # fmt: skip
+    started = time.perf_counter()
+    sim.setup()
+    setup = time.perf_counter() - started
+    barrier.wait()
+    started = time.perf_counter()
+    summary = sim.run(task["sessions"], concurrency=task["concurrency"], every=task.get("every", 0.0))
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    result = summary.as_dict()
+    result.update(
+        setup_s=setup,
+        run_s=elapsed,
+        enqueued=sum(len(r.jobs) for r in sim.runs),
+        calls=summary.calls,
+        failed_reasons=summary.failure_reasons(),
+    )
+    out.put(result)

@@ -1,0 +1,181 @@
+"""Load on PostgreSQL: N companies with a day of work each, 4 gunicorn workers, Web Connectors simulated in processes.
+
+Each company gets set-up ensures (3 accounts, 3 service items), ``--customers`` customers,
+``--invoices`` invoices each paid by a payment that names its invoice job (``{"job": N}``),
+and an iterated customer query standing for an import. The work is enqueued by the
+simulating processes (the companies split between them), then all Web Connectors start
+together, at most ``--concurrency`` at work at once, each running sessions until its
+company has nothing left. The emulated QuickBooks skip the schema check of each request
+unless ``--validate`` (it is the client's CPU, which the service shares here).
+
+Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (at the
+Web Connector over HTTP, and inside the worker from gunicorn's access log), the peak of
+database connections (pg_stat_activity), the service's RSS, and the lost and duplicated
+counts. Targets: 0 lost, 0 duplicated, p95 < 50 ms per call. The database (``--database``,
+on ``--server``) is created and dropped; nothing else on the server is touched.
+
+    .venv/bin/python bench/load.py                                   # 200 companies, 50 customers, 500 invoices
+    .venv/bin/python bench/load.py --companies 20 --customers 5 --invoices 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import fleet
+
+from qbwc_service.simulator.service import ServedService
+
+
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--companies", type=int, default=200)
+    parser.add_argument("--customers", type=int, default=50, help="per company")
+    parser.add_argument("--invoices", type=int, default=500, help="per company, each with its payment")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--processes", type=int, default=4, help="simulating processes")
+    parser.add_argument("--concurrency", type=int, default=16, help="Web Connectors at work at once, in all")
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--server", default=fleet.SERVER, help="PostgreSQL server (an existing database on it)")
+    parser.add_argument("--database", default="qbwc_load", help="the database created and dropped")
+    parser.add_argument("--keep", action="store_true", help="leave the database for a look afterwards")
+    parser.add_argument("--validate", action="store_true", help="the emulator checks each request's schema")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON document too")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
+    processes = max(1, min(args.processes, args.companies))
+    fleet.create_database(args.server, args.database)
+    service_url = fleet.database_url(args.server, args.database, fleet.SERVICE_APP)
+    bench_url = fleet.database_url(args.server, args.database, fleet.BENCH_APP)
+    access_log = Path(tempfile.mkdtemp(prefix="qbwc-load-")) / "access.log"
+    env = {"QBWC_BATCH_SIZE": str(args.batch_size)}
+    try:
+        with ServedService(
+            service_url, workers=args.workers, env=env, access_log=access_log, access_format=fleet.ACCESS_FORMAT
+        ) as server:
+            results, elapsed, sampler = run(args, processes, server, bench_url)
+    finally:
+        if not args.keep:
+            fleet.drop_database(args.server, args.database)
+    figures = report(args, processes, results, elapsed, sampler, fleet.server_times(access_log))
+    if args.json:
+        print(json.dumps(figures))
+    return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
+
+
+def run(
+    args: argparse.Namespace, processes: int, server: ServedService, bench_url: str
+) -> tuple[list[dict[str, Any]], float, fleet.Sampler]:
+    """Set up and run the simulating processes; their results, the run's wall time, the sampler."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, out = ctx.Barrier(processes + 1), ctx.Queue()
+    share, extra = divmod(args.companies, processes)
+    per_process = max(1, -(-args.concurrency // processes))
+    tasks = [
+        {
+            "db": bench_url, "url": server.url, "companies": share + (1 if n < extra else 0),
+            "customers": args.customers, "invoices": args.invoices, "prefix": f"load{n}", "seed": args.seed,
+            "validate": args.validate, "sessions": 1000, "concurrency": per_process,
+        }
+        for n in range(processes)
+    ]  # fmt: skip
+    procs = [ctx.Process(target=fleet.simulate, args=(task, barrier, out)) for task in tasks]
+    for proc in procs:
+        proc.start()
+    sampler = fleet.Sampler(args.server, args.database, server).start()
+    barrier.wait(timeout=None)
+    started = time.perf_counter()
+    results = [out.get() for _ in procs]
+    elapsed = time.perf_counter() - started
+    sampler.stop()
+    for proc in procs:
+        proc.join(60)
+    return results, elapsed, sampler
+
+
+def report(
+    args: argparse.Namespace,
+    processes: int,
+    results: list[dict[str, Any]],
+    elapsed: float,
+    sampler: fleet.Sampler,
+    inside: dict[str, list[float]],
+) -> dict[str, Any]:
+    """Print the figures; return them."""
+    jobs = sum(r["enqueued"] for r in results)
+    done = sum(r["jobs"].get("done", 0) for r in results)
+    failed = sum(r["jobs"].get("failed", 0) for r in results)
+    trips = sum(r["round_trips"] for r in results)
+    lost = sum(len(r["lost"]) for r in results)
+    entered_twice = sum(len(r["duplicates"]) for r in results)
+    applied_twice = sum(len(r["twice"]) for r in results)
+    setup = max(r["setup_s"] for r in results)
+    calls: dict[str, list[float]] = {}
+    for r in results:
+        for method, seconds in r["calls"].items():
+            calls.setdefault(method, []).extend(seconds)
+    service_peak, database_peak = sampler.peak_connections()
+    largest, total = sampler.peak_rss_mib()
+    last = sampler.samples[-1].rss if sampler.samples else {}
+    wc = {m: fleet.percentiles(v) for m, v in sorted(calls.items()) if m not in ("serverVersion", "clientVersion")}
+    worker = {m: fleet.percentiles(v) for m, v in sorted(inside.items())}
+    per_company = 6 + args.customers + 2 * args.invoices + 1
+    load = os.getloadavg()
+    print(
+        f"conditions: {args.companies} companies x {per_company} jobs (6 ensures, {args.customers} customers, "
+        f"{args.invoices} invoices each paid by a payment naming it, 1 iterated query); {args.workers} gunicorn "
+        f"workers, batch size {args.batch_size}; {args.concurrency} Web Connectors at once in {processes} "
+        f"processes; emulator schema check {'on' if args.validate else 'off'}; {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
+    print(f"setup: {jobs} jobs enqueued in {setup:.1f} s ({jobs / max(setup, 1e-9):.0f} jobs/s, {processes} processes)")
+    print(f"run: {elapsed:.1f} s, {done} done, {failed} failed: {done / max(elapsed, 1e-9):.1f} jobs/s")
+    print(f"round trips: {trips}, {trips * 1000 / max(jobs, 1):.1f} per 1,000 jobs")
+    for title, table in (("at the Web Connector (HTTP)", wc), ("inside the worker", worker)):
+        print(f"latency {title}, ms:")
+        for method, cut in table.items():
+            print(f"  {method:<20} p50 {cut['p50']:7.1f}  p95 {cut['p95']:7.1f}  p99 {cut['p99']:7.1f}")
+    print(f"peak database connections: service {service_peak}, everyone on the database {database_peak}")
+    print(
+        f"service RSS: peak {largest:.1f} MiB in one process, {total:.1f} MiB master and workers together; "
+        f"at the end {', '.join(f'{kib / 1024:.1f}' for kib in last.values())} MiB"
+    )
+    print(
+        f"lost {lost}, duplicated {entered_twice + applied_twice} (entered twice {entered_twice}, "
+        f"applied twice {applied_twice}), failed {failed}"
+    )
+    for r in results:
+        for reason, count in r["failed_reasons"].items():
+            print(f"  failed x{count}: {reason}")
+    p95 = max((cut["p95"] for cut in wc.values()), default=0.0)
+    p95_inside = max((cut["p95"] for cut in worker.values()), default=0.0)
+    print(
+        f"targets: lost 0: {'met' if lost == 0 else 'MISSED'}; duplicated 0: "
+        f"{'met' if entered_twice + applied_twice == 0 else 'MISSED'}; p95 < 50 ms per call: at the Web Connector "
+        f"{'met' if p95 < 50 else 'MISSED'} (worst {p95:.1f} ms), inside the worker "
+        f"{'met' if p95_inside < 50 else 'MISSED'} (worst {p95_inside:.1f} ms)"
+    )
+    return {
+        "companies": args.companies, "jobs": jobs, "done": done, "failed": failed, "elapsed_s": round(elapsed, 2),
+        "jobs_per_s": round(done / max(elapsed, 1e-9), 1), "round_trips": trips,
+        "round_trips_per_1000_jobs": round(trips * 1000 / max(jobs, 1), 1), "latency_ms": wc,
+        "latency_in_worker_ms": worker, "peak_connections": service_peak, "peak_database_connections": database_peak,
+        "rss_peak_mib": round(largest, 1), "rss_total_peak_mib": round(total, 1), "lost": lost,
+        "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1),
+    }  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
