@@ -31,6 +31,12 @@ def _error(status: int, message: str, **extra: Any) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
 
+@bp.errorhandler(CompanyNotFound)
+def _company_not_found(exc: CompanyNotFound) -> tuple[Response, int]:
+    """Every route naming an unknown company answers 404 with the sentence."""
+    return _error(404, str(exc))
+
+
 @bp.errorhandler(DBAPIError)
 def _database_error(exc: DBAPIError) -> tuple[Response, int]:
     """503 with one clear line when the database cannot work for now (the transaction stored nothing)."""
@@ -100,8 +106,6 @@ def enqueue_job(name: str, actor: str) -> Any:
                 actor=actor,
             )
             job = load_job(conn, result.job_id)
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
     except PayloadError as exc:
         return _error(422, str(exc), errors=exc.errors)
     return jsonify(job), 201 if result.created else 200
@@ -122,11 +126,8 @@ def get_job(job_id: int, actor: str) -> Any:
 @require_api_key
 def get_schedule(name: str, actor: str) -> Any:
     """The company's sync schedule, its next sync and the jobs waiting for it."""
-    try:
-        with services().engine.connect() as conn:
-            return jsonify(schedule.show(conn, name))
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
+    with services().engine.connect() as conn:
+        return jsonify(schedule.show(conn, name))
 
 
 @bp.put("/companies/<name>/schedule")
@@ -143,8 +144,6 @@ def put_schedule(name: str, actor: str) -> Any:
         with services().engine.begin() as conn:
             schedule.set_schedule(conn, name, schedule.parse_mode(body["mode"]), at=at, time_zone=zone)
             shown = schedule.show(conn, name)
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
     except schedule.InvalidSchedule as exc:
         return _error(422, str(exc))
     log(logging.INFO, "schedule_set", company=name, mode=shown["mode"], by=actor)
@@ -155,12 +154,9 @@ def put_schedule(name: str, actor: str) -> Any:
 @require_api_key
 def post_sync_now(name: str, actor: str) -> Any:
     """Release the company's waiting work: it goes at the Web Connector's next poll."""
-    try:
-        with services().engine.begin() as conn:
-            schedule.sync_now(conn, name)
-            shown = schedule.show(conn, name)
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
+    with services().engine.begin() as conn:
+        schedule.sync_now(conn, name)
+        shown = schedule.show(conn, name)
     log(logging.INFO, "sync_now", company=name, by=actor)
     return jsonify(shown)
 
@@ -179,13 +175,10 @@ def profile_schema(actor: str) -> Any:
 @require_api_key
 def get_profile(name: str, actor: str) -> Any:
     """The profile in force (``version`` null: the default) and every saved version."""
-    try:
-        with services().engine.connect() as conn:
-            company = profiles.company_row(conn, name)
-            version, found = profiles.current(conn, company.id)
-            history = profiles.history(conn, company.id)
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
+    with services().engine.connect() as conn:
+        company = profiles.company_row(conn, name)
+        version, found = profiles.current(conn, company.id)
+        history = profiles.history(conn, company.id)
     return jsonify({"company": company.name, "version": version, "profile": setup_profile.to_json(found),
                     "history": history})  # fmt: skip
 
@@ -199,8 +192,6 @@ def put_profile(name: str, actor: str) -> Any:
         with services().engine.begin() as conn:
             company = profiles.company_row(conn, name)
             version, changed = profiles.save(conn, company.id, body, actor=actor)
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
     except ProfileError as exc:
         return _error(422, str(exc), errors=exc.errors)
     return jsonify({"company": company.name, "version": version, "changed": changed}), 201 if changed else 200
@@ -210,11 +201,8 @@ def put_profile(name: str, actor: str) -> Any:
 @require_api_key
 def get_setup(name: str, actor: str) -> Any:
     """The company's setup: whether it is required, the current run and each step (name, state, message, ListID)."""
-    try:
-        with services().engine.connect() as conn:
-            return jsonify(runs.show(conn, name))
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
+    with services().engine.connect() as conn:
+        return jsonify(runs.show(conn, name))
 
 
 @bp.post("/companies/<name>/setup")
@@ -225,8 +213,6 @@ def run_setup(name: str, actor: str) -> Any:
         with services().engine.begin() as conn:
             runs.start(conn, name, actor=actor, max_attempts=services().settings.max_attempts)
             shown = runs.show(conn, name)
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
     except ProfileError as exc:
         return _error(422, str(exc), errors=exc.errors)
     except Conflict as exc:
@@ -243,8 +229,6 @@ def reset_company(name: str, actor: str) -> Any:
     try:
         with services().engine.begin() as conn:
             return jsonify(reset.reset(conn, name, actor=actor, reason=reason if isinstance(reason, str) else ""))
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
     except reset.ResetRefused as exc:
         return _error(422, str(exc))
 
@@ -271,8 +255,6 @@ def start_import(name: str, actor: str) -> Any:
             started = imports.start_import(conn, name, body["list"], full=full, actor=actor,
                                            max_attempts=services().settings.max_attempts)  # fmt: skip
             found = imports.status(conn, _company_id(conn, name), body["list"])
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
     except imports.UnknownList as exc:
         return _error(404, str(exc))
     return jsonify(found.to_json()), 201 if started.created else 200
@@ -282,17 +264,14 @@ def start_import(name: str, actor: str) -> Any:
 @require_api_key
 def import_statuses(name: str, actor: str) -> Any:
     """The latest import of every list, with its progress, and the list sizes against the edition's limits."""
-    try:
-        with services().engine.connect() as conn:
-            company_id = _company_id(conn, name)
-            sizes = imports.list_sizes(conn, company_id)
-            return jsonify({
-                "imports": [s.to_json() for s in imports.statuses(conn, company_id)],
-                "list_sizes": sizes.to_json() if sizes else None,
-                "name_conflicts": [c.to_json() for c in imports.name_conflicts(conn, company_id)],
-            })  # fmt: skip
-    except CompanyNotFound as exc:
-        return _error(404, str(exc))
+    with services().engine.connect() as conn:
+        company_id = _company_id(conn, name)
+        sizes = imports.list_sizes(conn, company_id)
+        return jsonify({
+            "imports": [s.to_json() for s in imports.statuses(conn, company_id)],
+            "list_sizes": sizes.to_json() if sizes else None,
+            "name_conflicts": [c.to_json() for c in imports.name_conflicts(conn, company_id)],
+        })  # fmt: skip
 
 
 def _flag(text: str | None, what: str) -> bool | None:
