@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,14 +33,9 @@ from qbwc_service.db import migrate  # noqa: E402
 from qbwc_service.db.engine import make_engine  # noqa: E402
 from qbwc_service.db.models import Job, QbRecord  # noqa: E402
 from qbwc_service.simulator import CompanyFacts, Edition, QuickBooksEmulator  # noqa: E402
+from qbwc_service.simulator.service import free_port  # noqa: E402
 from qbwc_service.simulator.webconnector import WebConnector  # noqa: E402
 from qbwc_service.workflows import imports  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_kib(pid: int, field: str) -> int:

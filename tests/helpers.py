@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from zeep.transports import Transport
 
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.qbwc.protocol import Protocol
+from qbwc_service.simulator.service import free_port
 from tests.conftest import WSDL, WSDL_11OPS, need_spec
 
 BINDING = "{http://developer.intuit.com/}QBWebConnectorSvcSoap"
@@ -111,13 +111,6 @@ def send(protocol: Protocol, ticket: str) -> list[etree._Element]:
     """sendRequestXML: the requests of the message handed out (none when nothing is left)."""
     document = protocol.send_request_xml(ticket, "", "", "US", 13, 0)
     return list(etree.fromstring(document.encode()).find("QBXMLMsgsRq")) if document else []
-
-
-def free_port() -> int:
-    """A TCP port free on localhost now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_gunicorn(url: str, workers: int, log: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
