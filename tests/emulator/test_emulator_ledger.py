@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
 from lxml import etree
 
-from qbwc_service.simulator import QuickBooksEmulator
+from qbwc_service.simulator import CompanyFacts, QuickBooksEmulator
 from qbwc_service.simulator.ledger import SALES_TAX_PAYABLE
+from qbwc_service.simulator.workload import workload
+from qbxml_builders import build_document, build_request, parse_response
 from tests.emulator.conftest import Company, FakeClock, add, el, mod, needs_spec, ref
 
 pytestmark = needs_spec
@@ -248,3 +251,18 @@ def test_each_item_type_credits_its_own_income_account(books: Company) -> None:
         "Other Income": D("-80.00"),
         SALES_TAX_PAYABLE: D("-3.00"),
     }
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_a_generated_business_day_balances_and_receivables_match_the_customers(seed: int) -> None:
+    """The simulator's workload posted in order: the ledger balances, and A/R is what the customers owe."""
+    qb = QuickBooksEmulator(CompanyFacts())
+    planned = workload("t", random.Random(seed), customers=8, invoices=3)
+    for job in planned:
+        element = build_request(job.kind, job.payload, version="13.0")
+        (response,) = parse_response(qb.process_request(build_document([("1", element)], version="13.0")))
+        assert response.status_code == 0, f"{job.key}: {response.message}"
+    books = balanced(Company(qb))
+    assert {j.kind for j in planned} >= {"invoice_add", "payment_add", "sales_receipt_add", "journal_entry_add"}
+    owed = sum((D(str(c["Balance"])) for c in qb.records("Customer")), D("0"))
+    assert books["Accounts Receivable"] == owed
