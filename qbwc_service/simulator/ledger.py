@@ -28,7 +28,7 @@ from qbwc_service.simulator.xmldata import Data, Value
 
 #: The liability QuickBooks posts sales tax to (created with :meth:`.QuickBooksEmulator.special_account`).
 SALES_TAX_PAYABLE = "Sales Tax Payable"
-#: Where a line with no item, or an item with no income account, posts.
+#: Where a posting that names no account goes: a line with no item, an item with no income account.
 UNCATEGORIZED_INCOME = "Uncategorized Income"
 
 _ZERO = Decimal("0")
