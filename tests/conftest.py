@@ -33,7 +33,7 @@ WSDL_11OPS = SPEC_DIR / "qbwc" / "QBWebConnectorSvc.11ops.assembled.wsdl"
 TABLES = (
     "resolved_entry", "setup_step", "setup_run", "company_reset", "integration_profile",
     "job_event", "job_dependency", "job", "qbwc_session", "staff_user", "login_failure", "api_key", "company",
-    "app_secret", "qb_record", "incident_delivery", "incident_event", "incident", "lease",
+    "app_secret", "qb_record", "incident_delivery", "incident_event", "incident", "lease", "document",
 )  # fmt: skip
 
 

@@ -51,10 +51,12 @@ def assemble(
     looks for it first (:func:`.lost_replies.check_for`), as its next step.
 
     A job that waits for dependencies earlier in the message (``after``) goes only when
-    each of them goes as its own single request: not when one cannot be built, is sent as
-    a lost-reply check, is a multi-step kind (its request may be a query, its Add a later
-    step), or did not fit. Its ``{"job": N}`` refs are resolved first
-    (:func:`.kinds.resolve_refs`); a ref whose job recorded no id makes it unbuildable.
+    each of them goes as a request that, once it succeeds, leaves its record in QuickBooks
+    under the name it creates (:meth:`.JobKind.leads`): a single-step kind's request, or a
+    multi-step kind's final step (an ensure's Add; not its query, whose Add comes later).
+    Not when one cannot be built, is sent as a lost-reply check, or did not fit. Its
+    ``{"job": N}`` refs are resolved first (:func:`.kinds.resolve_refs`); a ref whose job
+    recorded no id makes it unbuildable.
     """
     batch = Batch(version)
     size = 0
@@ -75,8 +77,8 @@ def assemble(
             else:
                 state = StepState(job.payload, job.step, job.progress, ticket=ticket, page_size=page_size)
                 element = next_request(job.kind, state, version, country)
-                if get_kind(job.kind).steps is None:
-                    sent.add(job.id)  # its one request is the whole job: a dependent may follow it
+                if get_kind(job.kind).leads(state):
+                    sent.add(job.id)  # a dependent may follow it
         except (PayloadError, Unverifiable) as exc:
             batch.unbuildable.append((job.id, str(exc)))
             continue

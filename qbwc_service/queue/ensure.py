@@ -10,6 +10,9 @@ An ensure job takes the payload of the family's ``…_add`` kind and runs as up 
    work would break on it. Missing (status 1): it sends the Add;
 3. an Add answered 3100 (someone created the entry in between) is queried again and
    adopted by the same rules.
+
+At its Add step a dependent may follow it in the same message (:attr:`.JobKind.final`):
+whether the Add succeeds or answers 3100, the name exists when the dependent is read.
 """
 
 from __future__ import annotations
@@ -317,7 +320,17 @@ def ensure_kind(prefix: str, add: RequestKind) -> JobKind:
         take_answer=take_answer,
         reads_status=frozenset({NAME_TAKEN}),
         schema=add.payload_model.model_json_schema,
+        final=is_add_step,
     )
+
+
+def is_add_step(state: StepState) -> bool:
+    """Whether the ensure's current step is its Add: answered OK or 3100, the name is in QuickBooks.
+
+    A dependent that refers to the entry by name may therefore follow it in the same message;
+    any other failure of the Add is put down to it (:func:`.outcomes.put_down_to_dependencies`).
+    """
+    return _phase(state) == "add"
 
 
 def _phase(state: StepState) -> str:

@@ -177,9 +177,19 @@ class JobKind:
     #: The FullName (as given) of the list entry the job will create, or None; by default
     #: the name rule of :func:`.kinds.creates` for ``…_add`` and ``…_ensure`` kinds.
     creates: Callable[[Mapping[str, Any]], str | None] | None = field(default=None, compare=False)
+    #: Whether the current step's request, when it succeeds, leaves the record the job stands
+    #: for in QuickBooks under the name it creates, so that a dependent by name may follow it
+    #: in the same message (an ensure's Add). None: only a single-step kind's request does.
+    final: Callable[[StepState], bool] | None = field(default=None, compare=False)
     #: A document kind (a shop invoice, a POS day) is not queued as one job: :func:`.jobs.enqueue`
     #: hands its validated payload to ``expand``, which queues the jobs it stands for.
     expand: Expand | None = field(default=None, compare=False)
+
+    def leads(self, state: StepState) -> bool:
+        """Whether a dependent may follow the job's current step in the same message (see :attr:`final`)."""
+        if self.steps is None:
+            return True  # its one request is the whole job
+        return self.final is not None and self.final(state)
 
     def next_request(self, state: StepState, version: str, country: str) -> etree._Element:
         """The ``…Rq`` element of the job's current step."""

@@ -9,12 +9,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from qbwc_service.simulator import hcp
+from qbwc_service.simulator import hcp, ledger
 from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.errors import HRESULT_PARSE, PARSE_MESSAGE, HResultError
 from qbwc_service.simulator.faults import FaultInjector
@@ -154,6 +155,11 @@ class QuickBooksEmulator:
     def duplicates(self) -> list[Duplicate]:
         """Transactions that were entered more than once (see :meth:`Store.duplicates`)."""
         return self.store.duplicates()
+
+    def ledger(self) -> dict[str, Decimal]:
+        """The net debit balance per account FullName from every transaction (see :func:`.ledger.ledger`)."""
+        with self._lock:
+            return ledger.ledger(self.store)
 
     def set_sales_tax(self, on: bool) -> None:
         """Turn sales tax on or off, as a person does in QuickBooks' preferences.

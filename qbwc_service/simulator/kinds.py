@@ -77,6 +77,7 @@ _ACCOUNT_REFS = (
     "ExpenseAccountRef",
     "DepositToAccountRef",
     "DiscountAccountRef",
+    "OverrideItemAccountRef",
 )
 #: What each checked reference may point at. Others (ClassRef, TermsRef, ...) are kept as sent.
 REF_TARGETS: dict[str, tuple[str, ...]] = {

@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from qbwc_service.simulator.company import CompanyFacts
 from qbwc_service.simulator.kinds import Kind
+from qbwc_service.simulator.ledger import SALES_TAX_PAYABLE
 from qbwc_service.simulator.store import CENT, Reject, Store, money, number, ref_id
 from qbwc_service.simulator.xmldata import Data
 
@@ -19,7 +20,8 @@ class Transactions:
 
     It is given what it works on and nothing more: the company's store and facts, the
     emulator's reference check (``resolve``) and its maker of the accounts QuickBooks
-    creates by itself (``special_account``).
+    creates by itself (``special_account``: A/R, Undeposited Funds, and Sales Tax Payable
+    once a sale posts sales tax).
     """
 
     def __init__(
@@ -156,6 +158,8 @@ class Transactions:
             record["ItemSalesTaxRef"] = tax_ref
             rate = self._tax_rate(tax_ref)
         tax = (taxable_total * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        if tax or any(self._is_tax_item(line) for line in lines):
+            self._special_account(SALES_TAX_PAYABLE, "OtherCurrentLiability")
         record["Subtotal"] = money(subtotal)
         if self._facts.sales_tax:
             record["SalesTaxPercentage"] = str(rate)
@@ -177,7 +181,7 @@ class Transactions:
         item_kind, item_data = item if item else (None, {})
         quantity = number(_text(sent.get("Quantity")), "Quantity", Decimal(1))
         line: Data = {"TxnLineID": _text(sent.get("TxnLineID")) or self._store.new_line_id()}
-        for key in ("ItemRef", "Desc", "Quantity"):
+        for key in ("ItemRef", "Desc", "Quantity", "OverrideItemAccountRef"):
             if key in sent:
                 line[key] = sent[key]
         if "Desc" not in line and item_data:
@@ -212,6 +216,11 @@ class Transactions:
         if isinstance(code, dict):
             line["SalesTaxCodeRef"] = code
         return line, amount, self._taxable(code)
+
+    def _is_tax_item(self, line: Data) -> bool:
+        """Whether a line's item is a sales tax item or group (its amount is owed to the agency)."""
+        found = self._store.get(ref_id(line.get("ItemRef")) or "")
+        return found is not None and found[0].name in ("ItemSalesTax", "ItemSalesTaxGroup")
 
     def _taxable(self, code: object, default: bool = False) -> bool:
         found = self._store.get(ref_id(code) or "")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, update
 
+from qbwc_service.accounts import companies
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.config import load_settings
 from qbwc_service.db.models import Job, JobState
@@ -60,9 +62,13 @@ def post(engine: Engine, company: NewCompany, kind: str, document: dict[str, Any
         return jobs.enqueue(conn, company.id, kind, document, actor="test")
 
 
-def states(engine: Engine) -> dict[str, int]:
+def jobs_of(engine: Engine, company: NewCompany) -> list[Any]:
     with engine.connect() as conn:
-        rows = conn.execute(select(Job.state, Job.kind, Job.error)).all()
+        return list(conn.execute(select(Job.state, Job.kind, Job.error).where(Job.company_id == company.id)))
+
+
+def states(engine: Engine, company: NewCompany) -> dict[str, int]:
+    rows = jobs_of(engine, company)
     out: dict[str, int] = {}
     for r in rows:
         out[str(r.state)] = out.get(str(r.state), 0) + 1
@@ -71,28 +77,76 @@ def states(engine: Engine) -> dict[str, int]:
     return out
 
 
-def test_a_day_of_shop_invoices(engine: Engine, protocol: Protocol, company: NewCompany) -> None:
-    qb = QuickBooksEmulator(CompanyFacts())
-    set_up(engine, protocol, company, qb, "shop")
-    for doc in shop_day(50):
-        post(engine, company, "shop_invoice", doc)
-    trips = drain(protocol, company, qb)
-    print(trips, states(engine))
-    assert len(qb.records("Invoice")) == 50
+def connect(engine: Engine, name: str) -> NewCompany:
+    with engine.begin() as conn:
+        return companies.create_company(conn, name, f"{name}-qbwc")
 
 
-@pytest.mark.parametrize("mode", ["detailed", "summary", "journal"])
-def test_a_pos_day(engine: Engine, protocol: Protocol, company: NewCompany, mode: str) -> None:
-    qb = QuickBooksEmulator(CompanyFacts())
-    posting = {
-        "sales": mode,
-        "customers": "detailed" if mode == "detailed" else "summary",
-        "items": "detailed" if mode == "detailed" else "summary",
-    }
-    set_up(engine, protocol, company, qb, "pos", **posting)
-    post(engine, company, "pos_day", pos_day(100, refunds=5))
-    trips = drain(protocol, company, qb)
-    print(mode, trips, states(engine), len(qb.records("SalesReceipt")), len(qb.records("JournalEntry")))
+def ledger_of(qb: QuickBooksEmulator) -> dict[str, Decimal]:
+    """The emulator's ledger (setup posts nothing: it is what the documents posted), in balance."""
+    found = qb.ledger()
+    assert sum(found.values(), Decimal(0)) == 0
+    return found
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_day_of_500_shop_invoices_posts_the_same_books_in_detailed_and_summary_mode(
+    engine: Engine, protocol: Protocol
+) -> None:
+    """Detailed: a customer each and every line; summary: the walk-in customer, a line per kind. Same ledger."""
+    day = shop_day(500)
+    books, trips, emulators = {}, {}, {}
+    for mode in ("detailed", "summary"):
+        company, qb = connect(engine, f"shop-{mode}"), QuickBooksEmulator(CompanyFacts())
+        set_up(engine, protocol, company, qb, "shop", customers=mode, sales=mode)
+        for doc in day:
+            post(engine, company, "shop_invoice", doc)
+        trips[mode] = drain(protocol, company, qb)
+        count = len(jobs_of(engine, company))
+        assert states(engine, company) == {"done": count}
+        # A repair order's customer ensure, invoice and payments share messages with others': about 25 jobs a trip.
+        assert trips[mode] * 20 <= count, (trips, count)
+        assert len(qb.records("Invoice")) == 500 and not qb.duplicates()
+        books[mode], emulators[mode] = ledger_of(qb), qb
+    wanted = {d["customer"]["name"] for d in day}
+    assert wanted <= {c["Name"] for c in emulators["detailed"].records("Customer")}
+    assert [c["Name"] for c in emulators["summary"].records("Customer")] == ["Walk-in Customer"]
+    assert books["detailed"] == books["summary"]
+    paid = sum((Decimal(p["amount"]) for d in day for p in d.get("payments", ())), Decimal(0))
+    assert books["detailed"]["Undeposited Funds"] == paid
+    assert books["detailed"]["Sales Tax Payable"] == -sum((Decimal(d["tax"]) for d in day), Decimal(0))
+    lines = sum(len(d["lines"]) + (Decimal(d["tax"]) > 0) for d in day)  # each line, and the tax's
+    assert sum(len(i["InvoiceLineRet"]) for i in emulators["detailed"].records("Invoice")) == lines
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_pos_day_of_500_orders_posts_the_same_books_in_every_mode(engine: Engine, protocol: Protocol) -> None:
+    """Per order, per location and tender, or as a journal entry: income, tax, tenders and liabilities alike."""
+    day = pos_day(500, refunds=12)
+    books = {}
+    for mode in ("detailed", "summary", "journal"):
+        company, qb = connect(engine, f"pos-{mode}"), QuickBooksEmulator(CompanyFacts())
+        detail = "detailed" if mode == "detailed" else "summary"
+        set_up(engine, protocol, company, qb, "pos", sales=mode, customers=detail, items=detail)
+        first = post(engine, company, "pos_day", day)
+        assert post(engine, company, "pos_day", day).jobs == first.jobs  # the day posted twice posts once
+        drain(protocol, company, qb)
+        assert states(engine, company) == {"done": len(jobs_of(engine, company))}
+        assert not qb.duplicates()
+        books[mode] = ledger_of(qb)
+        receipts, entries = qb.records("SalesReceipt"), qb.records("JournalEntry")
+        if mode == "detailed":
+            assert len(receipts) == 512 and not entries
+            assert {f"Product {p:03d}" for p in range(60)} & {i["Name"] for i in qb.records("ItemNonInventory")}
+        elif mode == "summary":
+            assert 2 <= len(receipts) <= 6 and not entries
+            assert len({r["RefNumber"] for r in receipts}) == len(receipts)
+        else:
+            assert len(entries) == 2 and not receipts
+    assert books["detailed"] == books["summary"] == books["journal"]
+    tips = sum((Decimal(o.get("tip", "0")) for o in day["orders"]), Decimal(0))
+    assert tips and books["journal"]["Tips Payable"] == -tips
+    assert "Gift Cards Outstanding" in books["journal"] and "Discounts Given" in books["journal"]
 
 
 def test_a_document_posted_twice_posts_once(engine: Engine, protocol: Protocol, company: NewCompany) -> None:
@@ -143,7 +197,13 @@ def test_detailed_mode_is_refused_past_the_list_limit(engine: Engine, protocol: 
 
 
 def test_documents_through_the_json_api_and_the_command_line(
-    app: Any, engine: Engine, protocol: Protocol, company: NewCompany, db_url: str, monkeypatch: pytest.MonkeyPatch
+    app: Any,
+    engine: Engine,
+    protocol: Protocol,
+    company: NewCompany,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
 ) -> None:
     """POST a repair order as a job kind, list the company's documents; the CLI queues one from a file alike."""
     import json
@@ -171,12 +231,18 @@ def test_documents_through_the_json_api_and_the_command_line(
     listed = client.get("/api/v1/companies/acme/documents", headers=auth).json["documents"]
     assert [(d["kind"], d["key"], d["job_states"]) for d in listed] == [
         ("shop_invoice", "ro000001", {"queued": len(made.json["document"]["jobs"])})]  # fmt: skip
+    from tests.integration.admin.factories import SUPPORT, login, make_user
+
+    make_user(engine, SUPPORT, "support")
+    app.config["WTF_CSRF_ENABLED"] = False
+    assert login(client, SUPPORT).status_code == 302
+    page = client.get(f"/companies/{company.id}").get_data(as_text=True)
+    assert "Business documents" in page and "ro000001" in page and f"{len(listed[0]['jobs'])} queued" in page
     monkeypatch.setenv("QBWC_DATABASE_URL", db_url)
     monkeypatch.setenv("QBWC_LOG_LEVEL", "WARNING")
-    path = engine.url.database + ".ro.json" if engine.url.database else "ro.json"
-    with open(path, "w") as handle:
-        json.dump(second, handle)
-    result = CliRunner().invoke(main, ["--json", "enqueue", "acme", "shop_invoice", "--payload", path])
+    path = tmp_path / "ro.json"
+    path.write_text(json.dumps(second))
+    result = CliRunner().invoke(main, ["--json", "enqueue", "acme", "shop_invoice", "--payload", str(path)])
     assert result.exit_code == 0, result.output
     queued = json.loads(result.stdout)
     assert queued["created"] and len(queued["document"]["jobs"]) >= 2
@@ -184,3 +250,38 @@ def test_documents_through_the_json_api_and_the_command_line(
     published = json.loads(kinds.stdout)
     assert published["pos_day"]["properties"]["orders"]["type"] == "array"
     assert "repair_order" in published["shop_invoice"]["required"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_daily_company_posts_its_day_within_a_poll_of_the_time_and_sync_now_at_once(
+    engine: Engine, protocol: Protocol, company: NewCompany
+) -> None:
+    """Under a frozen clock: nothing goes before 22:00 in the company's zone, all of it at the first poll after."""
+    import time_machine
+
+    from qbwc_service.accounts import schedule
+    from qbwc_service.db.models import SyncMode
+
+    noon = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)  # 12:00 in Chicago
+    with time_machine.travel(noon, tick=False) as clock:
+        qb = QuickBooksEmulator(CompanyFacts())
+        set_up(engine, protocol, company, qb, "pos")
+        with engine.begin() as conn:
+            schedule.set_schedule(conn, company.name, SyncMode.DAILY, at="22:00", time_zone="America/Chicago")
+        posted = post(engine, company, "pos_day", pos_day(40))
+        assert protocol.authenticate(company.username, company.token) == ["", "none"]
+        clock.move_to(datetime(2026, 12, 2, 3, 55, tzinfo=UTC))  # 21:55: come back at 22:00, not at the next poll
+        assert protocol.authenticate(company.username, company.token) == ["", "none", "300"]
+        assert not qb.records("SalesReceipt")
+        clock.move_to(datetime(2026, 12, 2, 4, 4, tzinfo=UTC))  # 22:04, the first poll after the time
+        drain(protocol, company, qb)
+        assert states(engine, company) == {"done": len(jobs_of(engine, company))}
+        assert len(qb.records("SalesReceipt")) >= 2 and len(posted.jobs) >= 3
+        clock.move_to(datetime(2026, 12, 2, 16, 0, tzinfo=UTC))  # 10:00 the next day: sync now
+        post(engine, company, "pos_day", pos_day(10, day=date(2026, 12, 2)))
+        assert protocol.authenticate(company.username, company.token)[:2] == ["", "none"]
+        with engine.begin() as conn:
+            schedule.sync_now(conn, company.name)
+        before = len(qb.records("SalesReceipt"))
+        drain(protocol, company, qb)
+        assert len(qb.records("SalesReceipt")) > before

@@ -23,6 +23,7 @@ from qbwc_service.web.admin.forms import CompanyInput, read_company
 from qbwc_service.web.admin.health import assess, company_facts
 from qbwc_service.web.admin.import_pages import panel
 from qbwc_service.web.context import get_db, services
+from qbwc_service.workflows.documents.post import documents as posted_documents
 
 bp = Blueprint("company_pages", __name__, url_prefix="/companies")
 bp.before_request(require_user)
@@ -131,6 +132,7 @@ def _detail(
     page = render_template(
         "companies/detail.html",
         company=company,
+        documents=posted_documents(db.connection(), company.id, limit=RECENT),
         facts=facts,
         health=assess(facts, now),
         plan=plan,

@@ -9,7 +9,8 @@
   the ensure kind does the work; when it is done, the entry's ListID goes to the resolved
   mapping in the same transaction (:mod:`.mapping`), and the result says whether it was
   ``added`` or ``already`` in QuickBooks. With ``"create": false`` a missing entry fails
-  the step instead of being added.
+  the step instead of being added. At the Add a dependent may follow it in the same
+  message, as after the ensure it wraps.
 """
 
 from __future__ import annotations
@@ -151,6 +152,10 @@ def _ensure_request(state: StepState, version: str, country: str) -> etree._Elem
     return _inner(state.payload).next_request(_fields(state), version, country)
 
 
+def _ensure_final(state: StepState) -> bool:
+    return _inner(state.payload).leads(_fields(state))
+
+
 def _ensure_answer(state: StepState, response: QBResponse) -> Step:
     payload = state.payload
     step = _inner(payload).take_answer(_fields(state), response)
@@ -195,6 +200,7 @@ ENSURE_KIND = JobKind(
     reads_status=frozenset({3100}),
     sink=MappingSink(),
     creates=lambda payload: creates(str(payload["ensure"]), payload["fields"]),
+    final=_ensure_final,
     schema=lambda: {
         "type": "object",
         "properties": {
