@@ -7,6 +7,7 @@ kinds (the qbXML builders); the queue's verbs are imported by the commands that 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import click
 
@@ -61,8 +62,14 @@ def enqueue(
             )  # fmt: skip
     except PayloadError as exc:
         state.fail_fields(str(exc), exc.errors)
-    data = {"id": result.job_id, "state": str(result.state), "created": result.created}
+    data: dict[str, Any] = {"id": result.job_id, "state": str(result.state), "created": result.created}
     note = "queued" if result.created else "already queued before with that idempotency key"
+    if result.document_id is not None:
+        data["document"] = {"id": result.document_id, "jobs": list(result.jobs), "warnings": list(result.warnings)}
+        ids = ", ".join(map(str, result.jobs))
+        note = (f"document {result.document_id} queued as {len(result.jobs)} jobs ({ids})" if result.created
+                else f"document {result.document_id} was posted before: nothing new queued")  # fmt: skip
+        note = "\n".join([note, *(f"warning: {w}" for w in result.warnings)])
     state.emit(data, f"job {result.job_id}: {note} ({result.state})")
 
 

@@ -527,3 +527,33 @@ class QbRecord(Base):
         Index("ix_qb_record_page", "company_id", "list", "id"),
         Index("ix_qb_record_name", "company_id", "list", "name_key"),
     )
+
+
+class Document(Base):
+    """A business document posted for a company (a shop invoice, a POS day): once per key, as the jobs it became."""
+
+    __tablename__ = "document"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    #: ``shop_invoice`` or ``pos_day``.
+    kind: Mapped[str] = mapped_column(String(32))
+    #: What makes it one document (a repair order number; a day and location), case-folded.
+    key: Mapped[str] = mapped_column(String(80))
+    #: The sales mode it posted in (``detailed``, ``summary``, ``journal``).
+    mode: Mapped[str] = mapped_column(String(16))
+    #: SHA-256 of the document as validated: posting the same key with other content is refused.
+    digest: Mapped[str] = mapped_column(String(64))
+    #: The ids of its jobs, in the order they were queued.
+    jobs: Mapped[list[int]] = mapped_column(JSON)
+    #: The names it has ensured, by list (``customers``, ``items``): what detailed mode adds to QuickBooks.
+    names: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    #: Its accounting totals (income per account role, tax, tenders, liabilities), as strings.
+    totals: Mapped[dict[str, Any]] = mapped_column(JSON)
+    posted_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("company_id", "kind", "key"),
+        Index("ix_document_posted", "company_id", "posted_at"),
+    )

@@ -22,7 +22,7 @@ from qbwc_service.db import prepared, tables
 from qbwc_service.db.prepared import Executor
 from qbwc_service.db.types import JobState, SessionState, utcnow
 from qbwc_service.errors import CompanyNotFound, JobNotFound, JobStateError, PayloadError
-from qbwc_service.queue.kinds import creates, get_kind, job_refs, names_referred_to
+from qbwc_service.queue.kinds import JobKind, creates, get_kind, job_refs, names_referred_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,10 @@ class Enqueued:
     state: JobState
     #: False when the idempotency key matched a job enqueued before.
     created: bool
+    #: A document kind's: every job it was queued as, its id, and what a person should know.
+    jobs: tuple[int, ...] = ()
+    document_id: int | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,8 @@ def enqueue(
         raise PayloadError(kind, ["payload: must be a JSON object"])
     job_kind = get_kind(kind)
     clean = job_kind.validate(payload)
+    if job_kind.expand is not None:
+        return _expand(conn, company_id, job_kind, clean, idempotency_key, depends_on, priority, max_attempts, actor)
     if idempotency_key is not None:
         earlier = _by_idempotency_key(conn, company_id, idempotency_key)
         if earlier is not None:
@@ -172,6 +178,26 @@ def enqueue(
              if dependencies else "")}],
     )  # fmt: skip
     return Enqueued(job_id, JobState.QUEUED, True)
+
+
+def _expand(
+    conn: Connection, company_id: int, job_kind: JobKind, clean: dict[str, Any], idempotency_key: str | None,
+    depends_on: int | Sequence[int] | None, priority: int, max_attempts: int, actor: str,
+) -> Enqueued:  # fmt: skip
+    """Queue a document kind's jobs (:attr:`JobKind.expand`)."""
+    problems = []
+    if idempotency_key is not None:
+        problems.append("idempotency_key: a document posts once by its own key (its number, its day); leave it out")
+    if depends_on:
+        problems.append("depends_on: a document's jobs depend on each other only; leave it out")
+    if problems:
+        raise PayloadError(job_kind.name, problems)
+    assert job_kind.expand is not None
+    done = job_kind.expand(conn, company_id, clean, actor, priority, max_attempts)
+    state = JobState.QUEUED
+    if not done.created:
+        state = conn.execute(select(J.c.state).where(J.c.id == done.job_id)).scalar() or JobState.QUEUED
+    return Enqueued(done.job_id, state, done.created, done.jobs, done.document_id, done.warnings)
 
 
 def _dependencies(

@@ -29,6 +29,8 @@ from qbxml_builders.errors import PayloadValidationError
 from qbxml_builders.kinds import RequestKind, validate_payload
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from qbwc_service.db.prepared import Executor
 
 #: MaxReturned of an iterated query's pages when neither the job nor the settings say.
@@ -125,6 +127,25 @@ class SinkFull(Exception):
     """The sink cannot take more records; the message says what to do instead."""
 
 
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    """What a document kind queued in place of one job (see :attr:`JobKind.expand`)."""
+
+    #: Its main job (the invoice, the first sales receipt), which the front doors show.
+    job_id: int
+    #: False when the same document had been posted already (nothing new was queued).
+    created: bool
+    #: Every job it stands for, in the order they were queued.
+    jobs: tuple[int, ...]
+    document_id: int | None = None
+    #: What a person should know (a list nearing the edition's limit).
+    warnings: tuple[str, ...] = ()
+
+
+#: ``(connection, company id, validated payload, actor, priority, max_attempts)`` → :class:`Expanded`.
+Expand = Callable[["Connection", int, dict[str, Any], str, int, int], Expanded]
+
+
 def _single_step(state: StepState, response: QBResponse) -> Step:
     """A one-request job: done with the identifiers QuickBooks returned."""
     return Done(response.ids() or None)
@@ -156,6 +177,9 @@ class JobKind:
     #: The FullName (as given) of the list entry the job will create, or None; by default
     #: the name rule of :func:`.kinds.creates` for ``…_add`` and ``…_ensure`` kinds.
     creates: Callable[[Mapping[str, Any]], str | None] | None = field(default=None, compare=False)
+    #: A document kind (a shop invoice, a POS day) is not queued as one job: :func:`.jobs.enqueue`
+    #: hands its validated payload to ``expand``, which queues the jobs it stands for.
+    expand: Expand | None = field(default=None, compare=False)
 
     def next_request(self, state: StepState, version: str, country: str) -> etree._Element:
         """The ``…Rq`` element of the job's current step."""

@@ -20,6 +20,7 @@ from qbwc_service.queue import jobs
 from qbwc_service.queue.views import load_job
 from qbwc_service.web.context import bearer_token, services
 from qbwc_service.workflows import imports
+from qbwc_service.workflows.documents import post as documents
 from qbwc_service.workflows.setup import profile as setup_profile
 from qbwc_service.workflows.setup import profiles, reset, runs
 from qbwc_service.workflows.setup.profile import ProfileError
@@ -108,7 +109,18 @@ def enqueue_job(name: str, actor: str) -> Any:
             job = load_job(conn, result.job_id)
     except PayloadError as exc:
         return _error(422, str(exc), errors=exc.errors)
+    if result.document_id is not None:
+        job["document"] = {"id": result.document_id, "jobs": list(result.jobs), "warnings": list(result.warnings)}
     return jsonify(job), 201 if result.created else 200
+
+
+@bp.get("/companies/<name>/documents")
+@require_api_key
+def list_documents(name: str, actor: str) -> Any:
+    """The company's newest business documents (shop invoices, POS days) with their jobs' states and totals."""
+    with services().engine.connect() as conn:
+        company = profiles.company_row(conn, name)
+        return jsonify({"documents": documents.documents(conn, company.id)})
 
 
 @bp.get("/jobs/<int:job_id>")

@@ -13,7 +13,8 @@ __all__ = ["install"]
 
 def install() -> None:
     """Register every workflow's job kinds (cheap and harmless when done already)."""
-    from qbwc_service.workflows import imports, setup  # imported here: the package itself stays light
+    from qbwc_service.workflows import documents, imports, setup  # imported here: the package itself stays light
 
     imports.install()
     setup.register_kinds()
+    documents.register_kinds()

@@ -138,6 +138,37 @@ class SalesTax(_Strict):
     non_taxable_code: TaxCode | None = None
 
 
+class Mode(StrEnum):
+    """How an entity kind posts: an entry per customer (or product), or one for all (walk-in, category)."""
+
+    DETAILED = "detailed"
+    SUMMARY = "summary"
+
+
+class SalesMode(StrEnum):
+    """How sales post: per order, one sales receipt per day, location and tender, or one journal entry."""
+
+    DETAILED = "detailed"
+    SUMMARY = "summary"
+    JOURNAL = "journal"
+
+
+class Posting(_Strict):
+    """How business documents post (docs/integration-guide.md): the sync mode of each entity kind."""
+
+    #: Detailed: each document's customer is ensured by name. Summary: all go to ``walk_in_customer``.
+    customers: Mode = Mode.DETAILED
+    #: POS products. Detailed: each product is ensured as an item of its category's account.
+    #: Summary: lines post to their category's item.
+    items: Mode = Mode.SUMMARY
+    #: Detailed: a sales receipt per order (a shop invoice keeps every line). Summary: a POS day
+    #: posts one sales receipt per location and tender (a shop invoice one line per line kind);
+    #: journal: a POS day posts one journal entry per location.
+    sales: SalesMode = SalesMode.DETAILED
+    #: The customer of summary postings (ensured once).
+    walk_in_customer: Name = "Walk-in Customer"
+
+
 class Profile(_Strict):
     """A company's integration profile."""
 
@@ -151,6 +182,7 @@ class Profile(_Strict):
     #: Line kinds (shop) or product categories (POS) by key.
     line_kinds: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")], LineKind] = Field(default_factory=dict)
     sales_tax: SalesTax = Field(default_factory=SalesTax)
+    posting: Posting = Field(default_factory=Posting)
 
     @model_validator(mode="after")
     def _consistent(self) -> Profile:
@@ -267,9 +299,11 @@ def default_profile(system: str = "shop", country: str = "US") -> Profile:
                 "services": LineKind(name="Services", item_type=ItemType.SERVICE, income_account=Role.INCOME),
                 "gift_cards": LineKind(name="Gift Cards", item_type=ItemType.OTHER_CHARGE,
                                        income_account=Role.GIFT_CARDS),
+                "tips": LineKind(name="Tips", item_type=ItemType.OTHER_CHARGE, income_account=Role.TIPS),
                 "discount": discount,
             },
             sales_tax=tax,
+            posting=Posting(customers=Mode.SUMMARY, items=Mode.SUMMARY, sales=SalesMode.SUMMARY),
         )  # fmt: skip
     return Profile(
         system="shop", country=country, item_prefix="Shop ",
@@ -281,7 +315,7 @@ def default_profile(system: str = "shop", country: str = "US") -> Profile:
             "subcontract": LineKind(name="Subcontract", **one_sided),
             "epa": LineKind(name="EPA", **one_sided),
             "shop_supplies": LineKind(name="Supplies", **one_sided),
-            "fees": LineKind(name="Fees", **one_sided),
+            "fee": LineKind(name="Fees", **one_sided),
             "discount": discount,
         },
         sales_tax=tax,
@@ -295,7 +329,12 @@ def validate(data: Any) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        raise ProfileError([line for e in exc.errors() for line in _problem(e).split("; ")]) from None
+        raise ProfileError([line for found in problems_of(exc) for line in found.split("; ")]) from None
+
+
+def problems_of(exc: ValidationError) -> list[str]:
+    """A pydantic validation error as one ``field.path: what is wrong`` line per problem."""
+    return [_problem(e) for e in exc.errors()]
 
 
 def _problem(error: Any) -> str:
