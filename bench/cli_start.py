@@ -11,7 +11,10 @@ installed package has them: ``PYTHONDONTWRITEBYTECODE`` is dropped for them (wit
     .venv/bin/python bench/cli_start.py [--runs 15]
 
 To measure another checkout with this venv, put it first on the path:
-``PYTHONPATH=/tmp/cli-before .venv/bin/python bench/cli_start.py``.
+``PYTHONPATH=/tmp/cli-before .venv/bin/python bench/cli_start.py``; to compare it with this
+one in the same runs (each command under both, alternately, so that the machine's drift
+falls on both alike), name it: ``.venv/bin/python bench/cli_start.py --against /tmp/cli-before``
+(``git worktree add /tmp/cli-before main`` makes one).
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each command (the median is shown)")
+    parser.add_argument("--against", metavar="DIR", help="another checkout, measured in the same runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -74,22 +78,26 @@ def main() -> None:
             "qbwc-service --json enqueue": enqueue,
             f"qbwc-service --json job show {first}": [CLI, "--json", "job", "show", str(first)],
         }
-        walls: dict[str, list[float]] = {name: [] for name in commands}
-        cpus: dict[str, list[float]] = {name: [] for name in commands}
-        for argv in commands.values():  # warm the file cache and .pyc files
-            timed(argv, env)
+        trees = {"": env}
+        if args.against:
+            trees[f" [{Path(args.against).name}]"] = {**env, "PYTHONPATH": str(Path(args.against).resolve())}
+        runs = {name + tree: (argv, tree_env) for name, argv in commands.items() for tree, tree_env in trees.items()}
+        walls: dict[str, list[float]] = {name: [] for name in runs}
+        cpus: dict[str, list[float]] = {name: [] for name in runs}
+        for argv, run_env in runs.values():  # warm the file cache and .pyc files
+            timed(argv, run_env)
         for _ in range(args.runs):
-            for name, argv in commands.items():
-                wall, cpu = timed(argv, env)
+            for name, (argv, run_env) in runs.items():
+                wall, cpu = timed(argv, run_env)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
     bare_wall = statistics.median(walls["python -c pass"])
     bare_cpu = statistics.median(cpus["python -c pass"])
     print(f"{args.runs} runs each, medians; load average {os.getloadavg()[0]:.2f}")
-    print(f"{'command':<32} {'wall s':>7} {'x bare':>7} {'cpu s':>7} {'x bare':>7}")
-    for name in commands:
+    print(f"{'command':<45} {'wall s':>7} {'x bare':>7} {'cpu s':>7} {'x bare':>7}")
+    for name in runs:
         wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
-        print(f"{name:<32} {wall:>7.3f} {wall / bare_wall:>7.1f} {cpu:>7.3f} {cpu / bare_cpu:>7.1f}")
+        print(f"{name:<45} {wall:>7.3f} {wall / bare_wall:>7.1f} {cpu:>7.3f} {cpu / bare_cpu:>7.1f}")
 
 
 if __name__ == "__main__":

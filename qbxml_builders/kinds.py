@@ -1,12 +1,16 @@
 """The registry of request kinds: name -> payload model, builder, reference, description.
 
 A kind is what the job queue stores (``customer_add`` plus a JSON payload); this module
-turns it into a ``…Rq`` element or a whole document.
+turns it into a ``…Rq`` element or a whole document. The table of kinds names each payload
+model by module and class, and :data:`KINDS` imports a module when one of its kinds is
+first looked up, so a process that handles one kind does not build every model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import importlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +18,6 @@ import pydantic
 from lxml import etree
 from pydantic import BaseModel
 
-from . import accounts, company, customers, items, journal, payments, queries, sales, salestax, vendors
 from ._envelope import SERVICE_ON_ERROR, OnError, build_document
 from ._fields import STORED, Payload
 from ._render import Target, attributes, emit
@@ -73,149 +76,130 @@ class RequestKind:
         return payload.reference() if isinstance(payload, Payload) else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A row of the table of kinds: where the payload model lives, and the rest of the kind."""
+
+    #: The module of this package holding the payload model, e.g. ``customers``.
+    module: str
+    #: The payload model's class name, which is also the request's tag without ``Rq``.
+    tag: str
+    description: str
+    body: bool
+    since: str
+    countries: frozenset[Country] | None
+
+
 def _kind(
     name: str,
-    model: type[Payload],
+    module: str,
     tag: str,
     description: str,
     *,
     body: bool = True,
     since: str = "2.0",
     countries: frozenset[Country] | None = None,
-) -> RequestKind:
-    return RequestKind(
-        name=name,
-        payload_model=model,
-        request_tag=f"{tag}Rq",
-        body_tag=tag if body else None,
-        description=description,
-        since=since,
-        countries=countries,
-    )
+) -> tuple[str, _Entry]:
+    return name, _Entry(module, tag, description, body, since, countries)
 
 
 def _family(
     prefix: str,
+    module: str,
     tag: str,
-    add: type[Payload],
-    mod: type[Payload] | None,
-    query: type[Payload],
     what: str,
     plural: str,
     *,
     mod_since: str = "2.0",
     add_since: str = "2.0",
-) -> list[RequestKind]:
-    out = [_kind(f"{prefix}_add", add, f"{tag}Add", f"Create {what}.", since=add_since)]
-    if mod is not None:
-        out.append(_kind(f"{prefix}_mod", mod, f"{tag}Mod", f"Change {what}.", since=mod_since))
-    out.append(_kind(f"{prefix}_query", query, f"{tag}Query", f"Find {plural}.", body=False, since="2.0"))
-    return out
+) -> list[tuple[str, _Entry]]:
+    return [
+        _kind(f"{prefix}_add", module, f"{tag}Add", f"Create {what}.", since=add_since),
+        _kind(f"{prefix}_mod", module, f"{tag}Mod", f"Change {what}.", since=mod_since),
+        _kind(f"{prefix}_query", module, f"{tag}Query", f"Find {plural}.", body=False),
+    ]
 
 
-_ALL: list[RequestKind] = [
+#: The rows of the table of kinds, in the order they are listed.
+_ALL: list[tuple[str, _Entry]] = [
     *_family(
         "customer",
+        "customers",
         "Customer",
-        customers.CustomerAdd,
-        customers.CustomerMod,
-        customers.CustomerQuery,
         "a customer",
         "customers and jobs by ID, name or modified date",
     ),
     *_family(
         "vendor",
+        "vendors",
         "Vendor",
-        vendors.VendorAdd,
-        vendors.VendorMod,
-        vendors.VendorQuery,
         "a vendor (also a sales tax agency)",
         "vendors",
     ),
     *_family(
         "account",
+        "accounts",
         "Account",
-        accounts.AccountAdd,
-        accounts.AccountMod,
-        accounts.AccountQuery,
         "an account of the chart of accounts",
         "accounts, optionally by account type",
     ),
     *_family(
         "item_service",
+        "items",
         "ItemService",
-        items.ItemServiceAdd,
-        items.ItemServiceMod,
-        items.ItemServiceQuery,
         "a service item",
         "service items",
     ),
     *_family(
         "item_non_inventory",
+        "items",
         "ItemNonInventory",
-        items.ItemNonInventoryAdd,
-        items.ItemNonInventoryMod,
-        items.ItemNonInventoryQuery,
         "a non-inventory item",
         "non-inventory items",
     ),
     *_family(
         "item_inventory",
+        "items",
         "ItemInventory",
-        items.ItemInventoryAdd,
-        items.ItemInventoryMod,
-        items.ItemInventoryQuery,
         "an inventory item",
         "inventory items",
     ),
     *_family(
         "item_other_charge",
+        "items",
         "ItemOtherCharge",
-        items.ItemOtherChargeAdd,
-        items.ItemOtherChargeMod,
-        items.ItemOtherChargeQuery,
         "an other charge item",
         "other charge items",
     ),
     *_family(
         "item_discount",
+        "items",
         "ItemDiscount",
-        items.ItemDiscountAdd,
-        items.ItemDiscountMod,
-        items.ItemDiscountQuery,
         "a discount item",
         "discount items",
     ),
     *_family(
         "sales_tax_item",
+        "salestax",
         "ItemSalesTax",
-        salestax.ItemSalesTaxAdd,
-        salestax.ItemSalesTaxMod,
-        salestax.ItemSalesTaxQuery,
         "a sales tax item (one rate paid to one agency; 0 % suits POS connectors)",
         "sales tax items",
     ),
     *_family(
         "sales_tax_group_item",
+        "salestax",
         "ItemSalesTaxGroup",
-        salestax.ItemSalesTaxGroupAdd,
-        salestax.ItemSalesTaxGroupMod,
-        salestax.ItemSalesTaxGroupQuery,
         "a sales tax group item (several sales tax items charged together)",
         "sales tax group items",
     ),
-    _kind("item_query", items.ItemQuery, "ItemQuery", "Find items of every type.", body=False),
-    _kind("class_query", queries.ClassQuery, "ClassQuery", "Find classes.", body=False),
-    _kind("terms_query", queries.TermsQuery, "TermsQuery", "Find terms, standard and date-driven.", body=False),
-    _kind(
-        "payment_method_query", queries.PaymentMethodQuery, "PaymentMethodQuery", "Find payment methods.", body=False
-    ),
+    _kind("item_query", "items", "ItemQuery", "Find items of every type.", body=False),
+    _kind("class_query", "queries", "ClassQuery", "Find classes.", body=False),
+    _kind("terms_query", "queries", "TermsQuery", "Find terms, standard and date-driven.", body=False),
+    _kind("payment_method_query", "queries", "PaymentMethodQuery", "Find payment methods.", body=False),
     *_family(
         "sales_tax_code",
+        "salestax",
         "SalesTaxCode",
-        salestax.SalesTaxCodeAdd,
-        salestax.SalesTaxCodeMod,
-        salestax.SalesTaxCodeQuery,
         "a sales tax code (taxable or not, such as Tax and Non)",
         "sales tax codes",
         add_since="7.0",
@@ -223,57 +207,49 @@ _ALL: list[RequestKind] = [
     ),
     *_family(
         "invoice",
+        "sales",
         "Invoice",
-        sales.InvoiceAdd,
-        sales.InvoiceMod,
-        sales.InvoiceQuery,
         "an invoice",
         "invoices by TxnID, RefNumber, customer, date or modified date",
     ),
     *_family(
         "sales_receipt",
+        "sales",
         "SalesReceipt",
-        sales.SalesReceiptAdd,
-        sales.SalesReceiptMod,
-        sales.SalesReceiptQuery,
         "a sales receipt",
         "sales receipts",
     ),
     *_family(
         "payment",
+        "payments",
         "ReceivePayment",
-        payments.ReceivePaymentAdd,
-        payments.ReceivePaymentMod,
-        payments.ReceivePaymentQuery,
         "a received customer payment (applied to invoices or left unapplied)",
         "received payments",
     ),
     *_family(
         "journal_entry",
+        "journal",
         "JournalEntry",
-        journal.JournalEntryAdd,
-        journal.JournalEntryMod,
-        journal.JournalEntryQuery,
         "a journal entry (refused unless debits equal credits)",
         "journal entries",
     ),
     _kind(
         "company_query",
-        company.CompanyQuery,
+        "company",
         "CompanyQuery",
         "Read the company file's name, address and fiscal settings.",
         body=False,
     ),
     _kind(
         "host_query",
-        company.HostQuery,
+        "company",
         "HostQuery",
         "Read the QuickBooks product, edition, country and the qbXML versions it speaks.",
         body=False,
     ),
     _kind(
         "preferences_query",
-        company.PreferencesQuery,
+        "company",
         "PreferencesQuery",
         "Read the company preferences, such as whether sales tax is turned on "
         "(preferences cannot be changed through qbXML).",
@@ -282,8 +258,52 @@ _ALL: list[RequestKind] = [
     ),
 ]
 
-#: Every request kind by name.
-KINDS: dict[str, RequestKind] = {kind.name: kind for kind in _ALL}
+#: Every request kind by name: the module and class of its payload model, and the rest.
+_TABLE: dict[str, _Entry] = dict(_ALL)
+
+
+@functools.cache
+def _load(name: str) -> RequestKind:
+    """The kind called ``name``, its module of payload models imported now."""
+    entry = _TABLE[name]
+    model = getattr(importlib.import_module(f"{__package__}.{entry.module}"), entry.tag)
+    if not (isinstance(model, type) and issubclass(model, Payload)):
+        raise TypeError(f"{entry.module}.{entry.tag} is not a payload model")
+    return RequestKind(
+        name=name,
+        payload_model=model,
+        request_tag=f"{entry.tag}Rq",
+        body_tag=entry.tag if entry.body else None,
+        description=entry.description,
+        since=entry.since,
+        countries=entry.countries,
+    )
+
+
+class _Kinds(Mapping[str, RequestKind]):
+    """Every request kind by name, each loaded when first looked up.
+
+    Names, ``in`` and ``len`` need no payload model; looking a kind up imports only the
+    module of its models (a short-lived CLI process queueing one job pays for one module).
+    """
+
+    def __getitem__(self, name: str) -> RequestKind:
+        if name not in _TABLE:
+            raise KeyError(name)
+        return _load(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _TABLE
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_TABLE)
+
+    def __len__(self) -> int:
+        return len(_TABLE)
+
+
+#: Every request kind by name (a read-only mapping that imports a kind's models on first use).
+KINDS: Mapping[str, RequestKind] = _Kinds()
 
 
 def get_kind(kind: str) -> RequestKind:

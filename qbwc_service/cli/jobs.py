@@ -44,9 +44,9 @@ def enqueue(
     """
     from qbwc_service import workflows
     from qbwc_service.queue import jobs
-    from qbwc_service.queue.kinds import registry
+    from qbwc_service.queue.kinds import has_kind
 
-    if kind not in registry():  # a workflow's kind (imports, list counts): register them
+    if not has_kind(kind):  # a workflow's kind (imports, list counts): register them
         workflows.install()
     if source is not None and xml_source is None:
         payload = read_payload(source, kind)

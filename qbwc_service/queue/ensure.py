@@ -148,15 +148,12 @@ def _is_item(prefix: str) -> bool:
 
 
 @functools.cache
-def _families() -> dict[str, RequestKind]:
-    """The ``…_add`` kind of every list family, by prefix."""
-    out = {}
-    for name, spec in KINDS.items():
-        prefix = name.removesuffix("_add")
-        query = KINDS.get(f"{prefix}_query")
-        if name.endswith("_add") and query is not None and issubclass(query.payload_model, ListQuery):
-            out[prefix] = spec
-    return out
+def list_family(prefix: str) -> RequestKind | None:
+    """The ``…_add`` kind of the list family ``prefix`` (its ``…_query`` is a list query), or None."""
+    add, query = KINDS.get(f"{prefix}_add"), KINDS.get(f"{prefix}_query")
+    if add is None or query is None or not issubclass(query.payload_model, ListQuery):
+        return None
+    return add
 
 
 def find_query(prefix: str, full_name: str, version: str, country: str) -> etree._Element:
@@ -200,7 +197,7 @@ def differences(prefix: str, payload: Mapping[str, Any], ret: etree._Element) ->
     """The key and the harmless differences between a job's payload and the entry found, as sentences."""
     key: list[str] = []
     harmless: list[str] = []
-    spec = _families()[prefix]
+    spec = KINDS[f"{prefix}_add"]
     if _is_item(prefix):
         expected = spec.request_tag.removesuffix("AddRq") + "Ret"
         if ret.tag != expected:
@@ -340,6 +337,17 @@ def _phase(state: StepState) -> str:
 
 
 @functools.cache
+def ensure_kind_named(name: str) -> JobKind | None:
+    """The ``…_ensure`` kind called ``name``, or None when no list family has one.
+
+    Only the family's own payload models are loaded.
+    """
+    prefix = name.removesuffix("_ensure")
+    add = list_family(prefix) if prefix != name else None
+    return None if add is None else ensure_kind(prefix, add)
+
+
 def ensure_kinds() -> tuple[JobKind, ...]:
-    """An ``…_ensure`` kind for every list family of :mod:`qbxml_builders`."""
-    return tuple(ensure_kind(prefix, spec) for prefix, spec in sorted(_families().items()))
+    """An ``…_ensure`` kind for every list family of :mod:`qbxml_builders`, by prefix."""
+    names = sorted(f"{name.removesuffix('_add')}_ensure" for name in KINDS if name.endswith("_add"))
+    return tuple(kind for name in names if (kind := ensure_kind_named(name)) is not None)

@@ -49,6 +49,7 @@ __all__ = [
     "StepState",
     "build_request",
     "get_kind",
+    "has_kind",
     "job_refs",
     "names_referred_to",
     "next_request",
@@ -140,10 +141,13 @@ RAW_QBXML = JobKind(
 
 
 @functools.cache
-def _builtin() -> dict[str, JobKind]:
-    kinds = {RAW_QBXML.name: RAW_QBXML}
-    kinds.update(_builder_kinds())
-    return kinds
+def _builtin(name: str) -> JobKind | None:
+    """The built-in kind called ``name``, or None; only that kind's payload models are loaded."""
+    if name == RAW_QBXML.name:
+        return RAW_QBXML
+    if name in KINDS:
+        return _builder_kind(name)
+    return ensure.ensure_kind_named(name)
 
 
 #: Kinds added by :func:`register` (workflows), by name.
@@ -155,16 +159,22 @@ def register(kind: JobKind) -> JobKind:
 
     Registering the same kind again is harmless; another kind under a taken name is refused.
     """
-    taken = _builtin().get(kind.name) or _registered.get(kind.name)
+    taken = _builtin(kind.name) or _registered.get(kind.name)
     if taken is not None and taken is not kind:
         raise ValueError(f"a job kind named {kind.name!r} is already registered")
     _registered[kind.name] = kind
     return kind
 
 
+def has_kind(name: str) -> bool:
+    """Whether a kind called ``name`` is built in or registered (loading only that kind)."""
+    return name in _registered or _builtin(name) is not None
+
+
 def registry() -> dict[str, JobKind]:
-    """Every job kind by name."""
-    return {**_builtin(), **_registered}
+    """Every job kind by name (this loads every payload model: :func:`get_kind` loads one)."""
+    builtin = [RAW_QBXML, *map(_builder_kind, KINDS), *ensure.ensure_kinds()]
+    return {**{kind.name: kind for kind in builtin}, **_registered}
 
 
 def _list_name_rule(payload: Mapping[str, Any]) -> str | None:
@@ -207,29 +217,25 @@ def _typed_kind(spec: RequestKind) -> JobKind:
     return JobKind(spec.name, spec.description, validate, build, reference, schema=spec.payload_model.model_json_schema)
 
 
-def _builder_kinds() -> dict[str, JobKind]:
-    """Every typed request kind of :mod:`qbxml_builders` (``customer_add``, ``invoice_add``, ...).
+@functools.cache
+def _builder_kind(name: str) -> JobKind:
+    """The job kind over the typed request kind ``name`` of :mod:`qbxml_builders` (``customer_add``, ...).
 
     A ``…_mod`` kind may leave out the EditSequence (:mod:`.mod_query`), a ``…_query`` kind
-    may iterate (:mod:`.iterate`), and each list family has an ``…_ensure`` kind
+    may iterate (:mod:`.iterate`); each list family also has an ``…_ensure`` kind
     (:mod:`.ensure`).
     """
-    out: dict[str, JobKind] = {}
-    for name, spec in KINDS.items():
-        if mod_query.applies(spec):
-            out[name] = mod_query.mod_kind(spec)
-        elif iterate.applies(spec):
-            out[name] = iterate.query_kind(spec)
-        else:
-            out[name] = _typed_kind(spec)
-    for kind in ensure.ensure_kinds():
-        out[kind.name] = kind
-    return out
+    spec = KINDS[name]
+    if mod_query.applies(spec):
+        return mod_query.mod_kind(spec)
+    if iterate.applies(spec):
+        return iterate.query_kind(spec)
+    return _typed_kind(spec)
 
 
 def get_kind(name: str) -> JobKind:
     """The job kind called ``name``, or :class:`UnknownKind`."""
-    found = _registered.get(name) or _builtin().get(name)
+    found = _registered.get(name) or _builtin(name)
     if found is None:
         raise UnknownKind(name, sorted(registry()))
     return found

@@ -24,11 +24,19 @@ try:
 except SystemExit as exc:
     if exc.code:
         raise
-heavy = ("flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm", "pydantic", "qbxml_builders", "alembic")
-loaded = sorted(name for name in heavy if name in sys.modules)
+heavy = (
+    "flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm", "pydantic", "qbxml_builders", "alembic", "lxml",
+    "structlog", "qbwc_service.db.models", "qbwc_service.workflows",
+)
+loaded = sorted(name for name in sys.modules if name.startswith(heavy))
 with open(sys.argv[1], "w") as out:
     json.dump(loaded, out)
 """
+#: The modules of payload models of qbxml_builders but the customers' (and the shared queries').
+OTHER_MODELS = [
+    f"qbxml_builders.{name}"
+    for name in ("accounts", "company", "items", "journal", "payments", "sales", "salestax", "vendors")
+]
 
 
 @pytest.fixture
@@ -54,15 +62,25 @@ def probe(sqlite_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_listing_and_showing_jobs_load_no_orm_no_builders_no_web(probe) -> None:  # type: ignore[no-untyped-def]
-    """`jobs` and `job show` import SQLAlchemy Core and click only: no Flask, Spyne, zeep, ORM or builders."""
+    """`jobs` and `job show` import SQLAlchemy Core and click only: no web stack, ORM, pydantic, lxml or workflow."""
     assert probe("--json", "jobs") == []
     assert probe("--json", "job", "show", "1") == []
 
 
-def test_enqueue_loads_no_web_stack_and_no_password_hasher(probe) -> None:  # type: ignore[no-untyped-def]
-    """`enqueue` imports the kind registry but neither Flask, Spyne, zeep, argon2 nor the ORM."""
-    loaded = probe("--json", "enqueue", "acme", "customer_add", "--payload", "PAYLOAD")
-    assert not {"flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm"} & set(loaded)
+def test_enqueue_loads_the_builder_module_of_its_kind_only(probe) -> None:  # type: ignore[no-untyped-def]
+    """`enqueue` of a customer_add imports the customers' models, no other kind's, no workflow, ORM or web stack."""
+    loaded = set(probe("--json", "enqueue", "acme", "customer_add", "--payload", "PAYLOAD"))
+    assert {"pydantic", "qbxml_builders.customers"} <= loaded
+    assert not {"flask", "werkzeug", "spyne", "zeep", "argon2", "sqlalchemy.orm", "qbwc_service.db.models"} & loaded
+    workflows = {"qbwc_service.workflows.documents", "qbwc_service.workflows.imports", "qbwc_service.workflows.setup"}
+    assert not {*OTHER_MODELS, *workflows} & loaded
+
+
+def test_enqueue_of_an_ensure_kind_loads_its_family_only(probe) -> None:  # type: ignore[no-untyped-def]
+    """`enqueue` of a vendor_ensure imports the vendors' models (and the customers' they share), no other kind's."""
+    loaded = set(probe("--json", "enqueue", "acme", "vendor_ensure", "--payload", "PAYLOAD"))
+    assert "qbxml_builders.vendors" in loaded
+    assert not (set(OTHER_MODELS) - {"qbxml_builders.vendors"}) & loaded
 
 
 def test_user_create_loads_no_web_stack(probe) -> None:  # type: ignore[no-untyped-def]

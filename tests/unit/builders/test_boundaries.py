@@ -42,3 +42,20 @@ def test_builders_import_no_service_and_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_kind_imports_its_own_payload_models_only() -> None:
+    """Naming and counting the kinds imports no payload model; looking one up imports its module alone."""
+    names = "accounts company customers items journal payments queries sales salestax vendors"
+    models = [f"qbxml_builders.{name}" for name in names.split()]
+    probe = (
+        "import sys\n"
+        "from qbxml_builders.kinds import KINDS\n"
+        "assert 'invoice_add' in KINDS and 'nothing_add' not in KINDS and len(KINDS) == len(list(KINDS))\n"
+        f"models = {models!r}\n"
+        "print(sorted(m for m in models if m in sys.modules))\n"
+        "KINDS['invoice_add']\n"
+        "print(sorted(m for m in models if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.splitlines() == ["[]", "['qbxml_builders.queries', 'qbxml_builders.sales']"]
