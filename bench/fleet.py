@@ -161,7 +161,7 @@ def simulate(task: dict[str, Any], barrier: Any, out: Any) -> None:
 
     engine = make_engine(task["db"])
     sim = Simulation(
-        engine, task["url"], companies=task["companies"], mix="day", customers=task["customers"],
+        engine, task["url"], companies=task["companies"], mix=task.get("mix", "day"), customers=task["customers"],
         invoices=task["invoices"], prefix=task["prefix"], seed=task["seed"], validate=task["validate"],
         faults=task.get("faults") or None,
     )  # fmt: skip

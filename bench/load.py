@@ -1,8 +1,10 @@
 """Load on PostgreSQL: N companies with a day of work each, 4 gunicorn workers, Web Connectors simulated in processes.
 
-Each company gets set-up ensures (3 accounts, 3 service items), ``--customers`` customers,
-``--invoices`` invoices each paid by a payment that names its invoice job (``{"job": N}``),
-and an iterated customer query standing for an import. The work is enqueued by the
+Each company gets a shop's day (``--mix documents``, the default): company setup (the
+preferences check and an ensure per profile entry), ``--invoices`` ``shop_invoice`` documents
+among ``--customers`` customers, each queued as its customer's ensure, the invoice and its
+payments, and a customer import. ``--mix day`` queues the typed jobs of the same day instead
+(set-up ensures, customers, invoices each paid by a payment naming it, an iterated query). The work is enqueued by the
 simulating processes (the companies split between them), then all Web Connectors start
 together, at most ``--concurrency`` at work at once, each running sessions until its
 company has nothing left. The emulated QuickBooks skip the schema check of each request
@@ -49,6 +51,12 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="leave the database for a look afterwards")
     parser.add_argument("--validate", action="store_true", help="the emulator checks each request's schema")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--mix",
+        choices=("documents", "day"),
+        default="documents",
+        help="documents: setup, shop_invoice documents, an import; day: the typed jobs of each",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON document too")
     return parser.parse_args(argv)
 
@@ -87,7 +95,7 @@ def run(
         {
             "db": bench_url, "url": server.url, "companies": share + (1 if n < extra else 0),
             "customers": args.customers, "invoices": args.invoices, "prefix": f"load{n}", "seed": args.seed,
-            "validate": args.validate, "sessions": 1000, "concurrency": per_process,
+            "validate": args.validate, "sessions": 1000, "concurrency": per_process, "mix": args.mix,
         }
         for n in range(processes)
     ]  # fmt: skip
@@ -131,11 +139,14 @@ def report(
     last = sampler.samples[-1].rss if sampler.samples else {}
     wc = {m: fleet.percentiles(v) for m, v in sorted(calls.items()) if m not in ("serverVersion", "clientVersion")}
     worker = {m: fleet.percentiles(v) for m, v in sorted(inside.items())}
-    per_company = 6 + args.customers + 2 * args.invoices + 1
+    per_company = round(jobs / max(1, args.companies))
     load = os.getloadavg()
+    work = (f"company setup, {args.invoices} shop_invoice documents among {args.customers} customers (customer "
+            "ensure, invoice, payments each), a customer import" if args.mix == "documents" else
+            f"6 ensures, {args.customers} customers, {args.invoices} invoices each paid by a payment naming it, "
+            "1 iterated query")  # fmt: skip
     print(
-        f"conditions: {args.companies} companies x {per_company} jobs (6 ensures, {args.customers} customers, "
-        f"{args.invoices} invoices each paid by a payment naming it, 1 iterated query); {args.workers} gunicorn "
+        f"conditions: {args.companies} companies x {per_company} jobs ({work}); {args.workers} gunicorn "
         f"workers, batch size {args.batch_size}; {args.concurrency} Web Connectors at once in {processes} "
         f"processes; emulator schema check {'on' if args.validate else 'off'}; {os.cpu_count()} cores, "
         f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from qbwc_service.accounts.credentials import hash_secret, new_guid, new_token
+from qbwc_service.accounts.credentials import hash_token, new_guid, new_token
 from qbwc_service.config import MAX_POLL_MINUTES
 from qbwc_service.db.models import Company, utcnow
 from qbwc_service.errors import CompanyNotFound, Conflict, QbwcError
@@ -69,7 +69,7 @@ def create_company(
             company_id = conn.execute(
                 insert(Company)
                 .values(
-                    name=name, username=username, token_hash=hash_secret(token), enabled=True,
+                    name=name, username=username, token_hash=hash_token(token), enabled=True,
                     owner_id=owner_id, file_id=file_id, company_file=(company_file or None),
                     poll_minutes=poll_minutes, read_only=read_only, created_at=utcnow(),
                 )
@@ -83,7 +83,7 @@ def create_company(
 def rotate_token(conn: Connection, name: str) -> str:
     """Give the company a new token; the old one stops working at once."""
     token = new_token()
-    res = conn.execute(update(Company).where(Company.name == name).values(token_hash=hash_secret(token)))
+    res = conn.execute(update(Company).where(Company.name == name).values(token_hash=hash_token(token)))
     if res.rowcount != 1:
         raise CompanyNotFound(name)
     return token

@@ -1,4 +1,11 @@
-"""Secrets: QBWC tokens and staff passwords (argon2), API keys (SHA-256), tickets."""
+"""Secrets: staff passwords (argon2), QBWC tokens and API keys (SHA-256), tickets.
+
+A password is chosen by a person, so it gets argon2's slow hash. A QBWC token and an API
+key are 192 and 256 random bits drawn here: no guessing attack can use a slow hash's
+delay on those, and every authenticate pays for it, so they get SHA-256. A token hashed
+with argon2 before (older rows) still verifies, and is stored as SHA-256 from its next
+authenticate on (:func:`token_needs_rehash`).
+"""
 
 from __future__ import annotations
 
@@ -59,6 +66,27 @@ def verify_secret(stored_hash: str | None, secret: str) -> bool:
         return _hasher().verify(stored_hash or _dummy_hash(), secret) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+#: How a QBWC token's SHA-256 is stored (argon2 hashes start with ``$argon2``).
+TOKEN_PREFIX = "sha256$"  # noqa: S105 (a format marker, not a secret)
+
+
+def hash_token(token: str) -> str:
+    """Hash a QBWC token (high entropy: SHA-256)."""
+    return TOKEN_PREFIX + hashlib.sha256(token.encode()).hexdigest()
+
+
+def verify_token(stored_hash: str | None, token: str) -> bool:
+    """Whether ``token`` matches the stored hash: SHA-256, or argon2 from before (constant time either way)."""
+    if stored_hash is not None and not stored_hash.startswith(TOKEN_PREFIX):
+        return verify_secret(stored_hash, token)
+    return hmac.compare_digest(stored_hash or TOKEN_PREFIX, hash_token(token)) and stored_hash is not None
+
+
+def token_needs_rehash(stored_hash: str | None) -> bool:
+    """Whether a verified token's stored hash is of the old argon2 kind, to be stored as SHA-256."""
+    return stored_hash is not None and not stored_hash.startswith(TOKEN_PREFIX)
 
 
 def new_api_key() -> tuple[str, str, str]:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, select, update
 
 from qbwc_service.accounts import schedule
-from qbwc_service.accounts.credentials import verify_secret
+from qbwc_service.accounts.credentials import hash_token, token_needs_rehash, verify_token
 from qbwc_service.config import Settings
 from qbwc_service.db import outages, prepared
 from qbwc_service.db.models import Company, JobState, SessionState, utcnow
@@ -117,7 +117,11 @@ class Protocol:
                     Company.sync_time_zone, Company.sync_requested_at, Company.sync_drained_at,
                 ).where(Company.username == username)
             ).first()  # fmt: skip
-            valid = verify_secret(company.token_hash if company else None, password or "")
+            valid = verify_token(company.token_hash if company else None, password or "")
+            if valid and company is not None and token_needs_rehash(company.token_hash):
+                conn.execute(
+                    update(Company).where(Company.id == company.id).values(token_hash=hash_token(password or ""))
+                )
             if company is None or not valid or not company.enabled:
                 why = "unknown user" if company is None else ("disabled" if valid else "wrong token")
                 log(logging.WARNING, "authenticate_refused", username=username, reason=why)

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from qbwc_service.accounts import companies
 from qbwc_service.db.models import Job, JobState
 from qbwc_service.queue import jobs
 from qbwc_service.simulator.company import CompanyFacts, Edition
+from qbwc_service.simulator.days import shop_day
 from qbwc_service.simulator.emulator import QuickBooksEmulator
 from qbwc_service.simulator.faults import FaultInjector, FaultPlan
 from qbwc_service.simulator.store import Duplicate
@@ -219,6 +220,20 @@ def check_amount(planned: PlannedJob, record: Data) -> str | None:
     return None
 
 
+def expected(job_id: int, kind: str, payload: dict[str, Any]) -> PlannedJob:
+    """What a job queued by a workflow (a document's, setup's) must leave in QuickBooks, read from its payload."""
+    expect: tuple[str, str] | None = None
+    amount = None
+    if kind == "invoice_add":
+        expect = ("Invoice", str(payload["ref_number"]))
+        amount = sum((Decimal(str(line.get("amount", "0"))) for line in payload.get("lines", ())), Decimal(0))
+    elif kind == "payment_add":
+        expect, amount = ("ReceivePayment", str(payload["ref_number"])), Decimal(str(payload["total_amount"]))
+    elif kind == "customer_ensure":
+        expect = ("Customer", str(payload["name"]))
+    return PlannedJob(f"job{job_id}", kind, payload, expect, None, amount)
+
+
 class Simulation:
     """Companies created through the service's API, each fed by its own Web Connector.
 
@@ -247,7 +262,9 @@ class Simulation:
         self.customers, self.invoices = customers, invoices
         self.count, self.prefix, self.raw = companies, prefix, raw
         #: ``business`` (:func:`.workload.workload`), ``invoices`` (:func:`.workload.invoice_mix`, where
-        #: ``customers`` and ``invoices`` are per company) or ``day`` (:func:`.workload.day_of_work`, likewise).
+        #: ``customers`` and ``invoices`` are per company), ``day`` (:func:`.workload.day_of_work`, likewise)
+        #: or ``documents`` (company setup, ``invoices`` ``shop_invoice`` documents of :func:`.days.shop_day`
+        #: among ``customers`` customers, and a customer import: what a shop system queues).
         self.mix = mix
         #: Whether each emulated QuickBooks checks every request against the qbXML schema.
         self.validate = validate
@@ -266,6 +283,11 @@ class Simulation:
             with self.engine.begin() as conn:
                 created = companies.create_company(conn, name, f"{name}-qbwc")
                 run = CompanyRun(name, created.username, created.token, quickbooks)
+                if self.mix == "documents":
+                    self._documents(conn, created, run, self.seed * 1000 + n)
+                    self.runs.append(run)
+                    self.injectors.append(injector)
+                    continue
                 ids: dict[str, int] = {}
                 make = {"invoices": invoice_mix, "day": day_of_work}.get(self.mix, workload)
                 plan = make(name, rng, customers=self.customers, invoices=self.invoices)
@@ -285,6 +307,21 @@ class Simulation:
                     run.jobs[job.job_id] = planned
             self.runs.append(run)
             self.injectors.append(injector)
+
+    def _documents(self, conn: Connection, company: companies.NewCompany, run: CompanyRun, seed: int) -> None:
+        """A shop's day as its system posts it: setup, ``invoices`` repair orders (with payments), an import."""
+        from qbwc_service.workflows import install
+        from qbwc_service.workflows.imports import start_import
+        from qbwc_service.workflows.setup import runs
+
+        install()
+        runs.start(conn, company.id, actor="simulator")
+        for doc in shop_day(self.invoices, seed=seed, customers=self.customers):
+            jobs.enqueue(conn, company.id, "shop_invoice", doc, actor="simulator")
+        start_import(conn, company.id, "customers", actor="simulator")
+        rows = conn.execute(select(Job.id, Job.kind, Job.payload).where(Job.company_id == company.id))
+        for job_id, kind, payload in rows:
+            run.jobs[job_id] = expected(job_id, kind, payload)
 
     def run(
         self,

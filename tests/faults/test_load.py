@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 
 
 def test_the_load_bench_loses_and_duplicates_nothing() -> None:
-    """20 companies on 2 workers: every job done, none lost or entered twice, and the figures are printed."""
+    """20 shops on 2 workers, each setup, documents and an import: every job done, none lost or twice."""
     need_spec()
     found = pg.detected()
     if found.url is None:
@@ -34,8 +34,9 @@ def test_the_load_bench_loses_and_duplicates_nothing() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     figures = json.loads(lines[-1])
-    per_company = 6 + 2 + 2 * 3 + 1
-    assert figures["jobs"] == figures["done"] == 20 * per_company
+    # Setup (the preferences check, 22 entries), 3 repair orders (each an invoice, most a customer ensure and
+    # a payment), a customer import.
+    assert figures["jobs"] == figures["done"] >= 20 * (1 + 22 + 3 + 1)
     assert (figures["lost"], figures["duplicated"], figures["failed"]) == (0, 0, 0)
     assert set(figures["latency_ms"]) >= {"authenticate", "sendRequestXML", "receiveResponseXML", "closeConnection"}
     assert set(figures["latency_in_worker_ms"]) >= {"sendRequestXML", "receiveResponseXML"}

@@ -285,3 +285,22 @@ def test_a_daily_company_posts_its_day_within_a_poll_of_the_time_and_sync_now_at
         before = len(qb.records("SalesReceipt"))
         drain(protocol, company, qb)
         assert len(qb.records("SalesReceipt")) > before
+
+
+def test_documents_queued_while_setup_runs_wait_for_its_steps(
+    engine: Engine, protocol: Protocol, company: NewCompany
+) -> None:
+    """Before setup has resolved the mapping, a document refers to the entries by name and waits for their steps."""
+    qb = QuickBooksEmulator(CompanyFacts())
+    with engine.begin() as conn:
+        runs.start(conn, company.name, actor="test")
+    queued = [post(engine, company, "shop_invoice", doc) for doc in shop_day(5)]
+    with engine.connect() as conn:
+        waits_for = jobs.dependencies_of(conn, [queued[0].job_id])[queued[0].job_id]
+        kinds = dict(conn.execute(select(Job.id, Job.kind).where(Job.id.in_(waits_for))).all())
+    assert "setup_ensure" in kinds.values() and "customer_ensure" in kinds.values()
+    trips = drain(protocol, company, qb)
+    assert states(engine, company) == {"done": len(jobs_of(engine, company))}
+    assert len(qb.records("Invoice")) == 5 and trips <= 8
+    labor = next(i for i in qb.records("ItemService") if i["Name"] == "Shop Labor")
+    assert all(i["InvoiceLineRet"][0]["ItemRef"]["ListID"] == labor["ListID"] for i in qb.records("Invoice"))

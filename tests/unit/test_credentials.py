@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -59,3 +60,15 @@ def test_fast_hashes_and_default_hashes_verify_under_either_setting(monkeypatch:
     monkeypatch.delenv(credentials.FAST_HASH_ENV)
     credentials._hasher.cache_clear()
     assert credentials.verify_secret(cheap, "s3cret")
+
+
+def test_tokens_hash_with_sha256_and_tokens_hashed_with_argon2_before_still_verify() -> None:
+    """A QBWC token is 192 random bits: SHA-256, checked in constant time; an older argon2 hash is upgraded."""
+    token = credentials.new_token()
+    stored = credentials.hash_token(token)
+    assert stored == "sha256$" + hashlib.sha256(token.encode()).hexdigest()
+    assert credentials.verify_token(stored, token) and not credentials.verify_token(stored, token + "x")
+    assert not credentials.verify_token(None, token) and not credentials.token_needs_rehash(stored)
+    old = PasswordHasher().hash(token)
+    assert credentials.verify_token(old, token) and not credentials.verify_token(old, "wrong")
+    assert credentials.token_needs_rehash(old)

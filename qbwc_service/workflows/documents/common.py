@@ -157,6 +157,11 @@ class Context:
     country: str
     profile: Profile
     resolved: Mapping[str, Resolved]
+    #: The names (case-folded) that the company's queued or running setup jobs will make sure of:
+    #: an entry not resolved yet is referred to by name, and its job waits for setup's.
+    pending: frozenset[str] = frozenset()
+    #: Each profile entry's FullName in QuickBooks, by mapping key (``line_kind:labor`` → ``Shop Labor``).
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def us(self) -> bool:
@@ -166,9 +171,14 @@ class Context:
     def entry(self, key: str, where: str, what: str) -> dict[str, str]:
         """The ListID ref of a resolved mapping entry, or a :class:`Refusal` naming ``where``."""
         found = self.resolved.get(key)
+        if found is not None and found.list_id:
+            return {"list_id": found.list_id}
+        name = self.names.get(key)
+        if name is not None and name.casefold() in self.pending:
+            return {"full_name": name}  # setup is making sure of it: the job waits for that step
         if found is None or not found.list_id:
             raise Refusal(f"{where}: {what} is not resolved for this company yet: run setup (qbwc-service setup run "
-                          "COMPANY) and wait until its steps are done")  # fmt: skip
+                          "COMPANY)")  # fmt: skip
         return {"list_id": found.list_id}
 
     def item(self, kind: str, where: str) -> dict[str, str]:

@@ -25,7 +25,9 @@ from qbwc_service.queue.steps import Expanded
 from qbwc_service.workflows.documents import pos, shop
 from qbwc_service.workflows.documents.common import Context, Ensure, Plan, Problems
 from qbwc_service.workflows.imports.counts import ITEM_LIMIT, NAME_LIMIT, NAME_LISTS, WARN_AT, list_sizes
+from qbwc_service.workflows.setup import kinds as setup_kinds
 from qbwc_service.workflows.setup import mapping, profiles
+from qbwc_service.workflows.setup import plan as setup_plan
 from qbwc_service.workflows.setup.profile import Mode
 
 D = Document.metadata.tables["document"]
@@ -49,7 +51,12 @@ def context(conn: Connection, company_id: int) -> Context:
     row = profiles.company_row(conn, company_id)
     _version, profile = profiles.current(conn, company_id)
     country = (row.qbxml_country or profile.country).upper()
-    return Context(company_id, country, profile, mapping.resolved(conn, company_id))
+    pending = conn.execute(
+        select(J.c.creates).where(J.c.company_id == company_id, J.c.kind == setup_kinds.ENSURE,
+                                  J.c.state.in_([JobState.QUEUED, JobState.IN_FLIGHT]), J.c.creates.is_not(None))
+    ).scalars()  # fmt: skip
+    names = {e.key: str(e.fields["name"]) for e in setup_plan.entries(profile) if "name" in e.fields}
+    return Context(company_id, country, profile, mapping.resolved(conn, company_id), frozenset(pending), names)
 
 
 def digest(payload: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, insert, select, update
 
 from qbwc_service.accounts.companies import NewCompany
-from qbwc_service.accounts.credentials import verify_secret
+from qbwc_service.accounts.credentials import verify_token
 from qbwc_service.db.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
 from tests.conftest import make_test_app
 from tests.integration.admin.factories import ADMIN, SUPPORT, failed_job, login, make_user, queue_job
@@ -84,7 +84,7 @@ def test_create_shows_the_token_once_and_it_authenticates(admin: FlaskClient, ap
     assert "Shown only now" in page and 'data-copy="token"' in page
     with engine.connect() as conn:
         row = conn.execute(select(Company).where(Company.name == "Beta Books")).one()
-    assert row.token_hash != token and verify_secret(row.token_hash, token)
+    assert row.token_hash != token and verify_token(row.token_hash, token)
     assert (row.username, row.company_file, row.poll_minutes) == ("beta-qbwc", r"C:\Books\beta.qbw", 10)
     assert _authenticate(app, "beta-qbwc", token) == "none"
     again = admin.get(f"/companies/{row.id}").get_data(as_text=True)
