@@ -1,8 +1,9 @@
 """Soak on PostgreSQL: M minutes of polling with random faults; every worker's RSS slope and the connections over time.
 
 4 gunicorn workers serve simulating processes that, until the time is up, each create a
-company with a short day of work (fleet.simulate: ensures, customers, invoices paid by
-payments naming them, an iterated query) and run its Web Connector through random faults
+company with a short day of work (fleet.simulate; ``--mix documents``: company setup,
+``shop_invoice`` documents and a customer import; ``--mix day``: ensures, customers, invoices
+paid by payments naming them, an iterated query) and run its Web Connector through random faults
 (lost replies, dropped requests, hresults, slow answers, closed runs) until nothing is
 left, then start the next. Every ``--kill-every`` seconds a random worker is killed with
 SIGKILL (gunicorn starts another). Every second the sampler reads pg_stat_activity and
@@ -61,6 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default=fleet.SERVER)
     parser.add_argument("--database", default="qbwc_soak")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--retry-seconds", type=int, default=1, help="QBWC_RETRY_BASE_SECONDS of the service")
+    parser.add_argument(
+        "--mix",
+        choices=("documents", "day"),
+        default="documents",
+        help="documents: setup, shop_invoice documents, an import; day: the typed jobs of each",
+    )
     args = parser.parse_args(argv)
     fleet.create_database(args.server, args.database)
     service_url = fleet.database_url(args.server, args.database, fleet.SERVICE_APP)
@@ -68,14 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.time() + args.minutes * 60
     kills = 0
     try:
-        with ServedService(service_url, workers=args.workers) as server:
+        # Retries come after a second, not 30 s: each company's Web Connector polls until its work is done.
+        env = {"QBWC_RETRY_BASE_SECONDS": str(args.retry_seconds)}
+        with ServedService(service_url, workers=args.workers, env=env) as server:
             sampler = fleet.Sampler(args.server, args.database, server, every=1.0).start()
             ctx = multiprocessing.get_context("spawn")
             out = ctx.Queue()
             tasks = [
                 {"db": bench_url, "url": server.url, "companies": 1, "customers": args.customers,
                  "invoices": args.invoices, "prefix": f"soak{n}", "seed": args.seed + n, "validate": False,
-                 "sessions": 200, "concurrency": 1, "faults": args.faults, "every": 0.2}
+                 "sessions": 200, "concurrency": 1, "faults": args.faults, "every": 0.2, "mix": args.mix}
                 for n in range(args.processes)
             ]  # fmt: skip
             procs = [ctx.Process(target=keep_polling, args=(task, deadline, out)) for task in tasks]
@@ -171,6 +181,12 @@ def report(args: argparse.Namespace, results: list[dict[str, Any]], sampler: fle
             reasons[reason] += count
     for reason, count in sorted(reasons.items()):
         print(f"  failed x{count}: {reason}")
+    why_lost: dict[str, int] = defaultdict(int)
+    for r in results:
+        for entry in r["lost"]:
+            why_lost[entry["why"]] += 1
+    for why, count in sorted(why_lost.items()):
+        print(f"  lost x{count}: {why}")
 
 
 if __name__ == "__main__":

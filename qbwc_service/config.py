@@ -95,6 +95,11 @@ class Settings:
         0, "seconds QBWC is asked to wait when there is nothing to do; `0` leaves it to QBWC's schedule"
     )
     busy_retry_seconds: int = setting(60, "seconds QBWC is asked to wait when another run of the company is open")
+    retry_base_seconds: int = setting(
+        30,
+        "seconds before a job whose answer can be retried (QuickBooks busy, a lost reply) is sent again; doubled "
+        "at each attempt, at most an hour",
+    )
     min_qbwc_version: str = setting("2.0.0.0", "oldest Web Connector version allowed to log in")
     app_name: str = setting("qbwc-service", "application name in `.qwc` files, followed by the company's name")
     app_description: str = setting(
@@ -233,6 +238,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
         )
     if settings.manual_recheck_seconds < 0:
         raise ConfigError(f"QBWC_MANUAL_RECHECK_SECONDS must be 0 or more, not {settings.manual_recheck_seconds}")
+    if settings.retry_base_seconds < 0:
+        raise ConfigError(f"QBWC_RETRY_BASE_SECONDS must be 0 or more, not {settings.retry_base_seconds}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"QBWC_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {settings.log_level!r}")
     if settings.smtp_security not in ("none", "starttls", "tls"):

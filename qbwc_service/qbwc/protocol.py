@@ -13,7 +13,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -81,13 +81,16 @@ class Protocol:
 
     engine: Engine
     settings: Settings
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    #: How retryable answers are retried; by default ``QBWC_RETRY_BASE_SECONDS`` doubled at each attempt.
+    retry_policy: InitVar[RetryPolicy | None] = None
+    policy: RetryPolicy = field(init=False)
     _transactions: prepared.Transactions = field(init=False, repr=False)
     #: ticket → the outage sentence its last call was answered with (see :func:`when_database_down`).
     _outages: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, retry_policy: RetryPolicy | None) -> None:
         self._transactions = prepared.Transactions(self.engine)
+        self.policy = retry_policy or RetryPolicy(base_delay=timedelta(seconds=self.settings.retry_base_seconds))
 
     def _note_outage(self, ticket: str, sentence: str) -> None:
         if len(self._outages) >= OUTAGE_NOTES:

@@ -76,7 +76,7 @@ class ProducerAndFaultyConnector(RuleBasedStateMachine):
         self.item = self._enqueue("item_service_ensure", {"name": "Labour", "sales_or_purchase": {"price": "40.00"}})
 
     def _protocol(self) -> Protocol:
-        return Protocol(self.engine, self.config, policy=RetryPolicy(base_delay=timedelta(0)))
+        return Protocol(self.engine, self.config, retry_policy=RetryPolicy(base_delay=timedelta(0)))
 
     def _enqueue(self, kind: str, payload: dict[str, Any], **kwargs: Any) -> int:
         with self.engine.begin() as conn:

@@ -154,6 +154,7 @@ def test_pos_modes_post_the_same_entries() -> None:
     """Detailed: a receipt per order; summary: per tender; journal: one balanced entry. Each adds up alike."""
     mug = {"product": "Mug", "category": "merchandise", "price": "9.99"}
     repair = {"product": "Repair", "category": "services", "price": "30.00", "taxable": False}
+    refunded = {**mug, "tax": "0.80"}  # the tax given per line
     day = {
         "date": "2026-12-01",
         "location": "Main",
@@ -163,7 +164,7 @@ def test_pos_modes_post_the_same_entries() -> None:
             {"number": "S2", "lines": [repair], "gift_cards_sold": "25.00",
              "tenders": [{"type": "gift_card", "amount": "10.00"}, {"type": "card", "amount": "45.00"}]},
         ],
-        "refunds": [{"number": "R1", "order": "S1", "lines": [mug], "tax": "0.80",
+        "refunds": [{"number": "R1", "order": "S1", "lines": [refunded],
                      "tenders": [{"type": "card", "amount": "10.79"}]}],
     }  # fmt: skip
     detailed = plan_pos(day, context(with_posting("pos", sales="detailed", customers="summary", items="detailed")))

@@ -27,7 +27,9 @@ def test_every_setting_has_help_and_an_environment_variable() -> None:
     assert all(f.metadata.get("help") for f in fields(Settings))
     assert list(ENV_HELP) == NAMES == [var.name for var in env_vars()]
     assert "QBWC_PROXY_HOPS" in ENV_HELP and "QBWC_SUPERSEDE_AFTER" in ENV_HELP and "QBWC_ITERATOR_PAGE" in ENV_HELP
-    assert len(NAMES) == 46  # 31 with logs, metrics, hosts, pool and timeouts, then 15 of alerts and the dashboard
+    assert (
+        len(NAMES) == 47
+    )  # 32 with logs, metrics, hosts, pool, timeouts and retries, then 15 of alerts and the dashboard
 
 
 @pytest.mark.parametrize("name", NAMES)

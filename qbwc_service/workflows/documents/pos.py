@@ -68,6 +68,8 @@ class PosLine(Strict):
     price: Money
     discount: Money = ZERO
     taxable: bool = True
+    #: The sales tax of this line, when the point of sale gives it per line (added to the order's).
+    tax: Money = ZERO
 
     def amount(self) -> Decimal:
         """Quantity x price, to the cent."""
@@ -106,7 +108,11 @@ class PosOrder(Strict):
     def due(self) -> Decimal:
         """What the order comes to: lines less discounts, with tax, tip and gift cards sold."""
         lines = sum((line.amount() - line.discount for line in self.lines), ZERO)
-        return cents(lines + self.tax + self.tip + self.gift_cards_sold)
+        return cents(lines + self.total_tax() + self.tip + self.gift_cards_sold)
+
+    def total_tax(self) -> Decimal:
+        """The order's tax and its lines'."""
+        return cents(self.tax + sum((line.tax for line in self.lines), ZERO))
 
 
 class PosDay(Strict):
@@ -151,8 +157,8 @@ def entries(order: PosOrder, sign: int = 1) -> list[Entry]:
                          sign * line.quantity, line.price))  # fmt: skip
         if line.discount:
             out.append(Entry(DISCOUNT, -sign * line.discount, desc=f"Discount: {line.product}"))
-    if order.tax:
-        out.append(Entry("", sign * order.tax, desc="Sales tax"))
+    if order.total_tax():
+        out.append(Entry("", sign * order.total_tax(), desc="Sales tax"))
     if order.tip:
         out.append(Entry(TIPS, sign * order.tip, desc="Tip"))
     if order.gift_cards_sold:
