@@ -104,6 +104,10 @@ def run(
         proc.start()
     sampler = fleet.Sampler(args.server, args.database, server).start()
     barrier.wait(timeout=None)
+    analyzed = fleet.analyze(args.server, args.database)
+    if analyzed:
+        print("autovacuum is off on this server: the database was analyzed after the work was queued", flush=True)
+    barrier.wait(timeout=None)
     started = time.perf_counter()
     results = [out.get() for _ in procs]
     elapsed = time.perf_counter() - started

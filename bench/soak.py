@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         # Retries come after a second, not 30 s: each company's Web Connector polls until its work is done.
         env = {"QBWC_RETRY_BASE_SECONDS": str(args.retry_seconds)}
         with ServedService(service_url, workers=args.workers, env=env) as server:
-            sampler = fleet.Sampler(args.server, args.database, server, every=1.0).start()
+            sampler = fleet.Sampler(args.server, args.database, server, every=1.0, analyze_every=60.0).start()
             ctx = multiprocessing.get_context("spawn")
             out = ctx.Queue()
             tasks = [

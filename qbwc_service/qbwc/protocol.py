@@ -363,7 +363,7 @@ class Protocol:
         if row.failed:
             summary += ". Failed jobs are listed in the support console."
         with self.engine.connect() as conn:
-            waiting = jobs.held_back(conn, ticket)  # something only a person can change in QuickBooks
+            waiting = jobs.held_back(conn, row.company_id, ticket)  # only a person can change it in QuickBooks
         return summary + "." + (f" {waiting}" if waiting else "")
 
     # -- interactive mode (not used by this service, but answered) -----------------------

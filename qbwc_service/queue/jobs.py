@@ -415,10 +415,15 @@ def has_work(conn: Executor, company_id: int, ticket: str) -> bool:
     return bool(row[0])
 
 
-def held_back(conn: Connection, ticket: str) -> str | None:
-    """What a job held back from the session ``ticket`` waits for (see :class:`Outcome` ``hold``), if any."""
+def held_back(conn: Connection, company_id: int, ticket: str) -> str | None:
+    """What a job held back from the session ``ticket`` waits for (see :class:`Outcome` ``hold``), if any.
+
+    Read among the company's queued jobs (``ix_job_next``): the ticket alone has no index.
+    """
     found = conn.execute(
-        select(J.c.error).where(J.c.ticket == ticket, J.c.state == _QUEUED, J.c.error.is_not(None)).order_by(J.c.id)
+        select(J.c.error)
+        .where(J.c.company_id == company_id, J.c.state == _QUEUED, J.c.ticket == ticket, J.c.error.is_not(None))
+        .order_by(J.c.id)
     ).scalar()
     return str(found) if found else None
 
