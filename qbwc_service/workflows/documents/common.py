@@ -176,10 +176,8 @@ class Context:
         name = self.names.get(key)
         if name is not None and name.casefold() in self.pending:
             return {"full_name": name}  # setup is making sure of it: the job waits for that step
-        if found is None or not found.list_id:
-            raise Refusal(f"{where}: {what} is not resolved for this company yet: run setup (qbwc-service setup run "
-                          "COMPANY)")  # fmt: skip
-        return {"list_id": found.list_id}
+        raise Refusal(f"{where}: {what} is not resolved for this company yet: run setup (qbwc-service setup run "
+                      "COMPANY)")  # fmt: skip
 
     def item(self, kind: str, where: str) -> dict[str, str]:
         """The item of a line kind (or POS category); refused when the profile does not map it."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from qbwc_service.db.models import Document, Job, JobState, QbRecord, utcnow
@@ -227,8 +227,3 @@ def _json(r: Any, states: Mapping[int, str]) -> dict[str, Any]:
         counts[state] = counts.get(state, 0) + 1
     return {"id": r.id, "kind": r.kind, "key": r.key, "mode": r.mode, "posted_at": r.posted_at.isoformat(),
             "jobs": list(r.jobs or []), "job_states": counts, "names": r.names, "totals": r.totals}  # fmt: skip
-
-
-def count(conn: Connection, company_id: int) -> int:
-    """How many documents the company has posted."""
-    return int(conn.execute(select(func.count()).select_from(D).where(D.c.company_id == company_id)).scalar() or 0)
