@@ -176,11 +176,31 @@ def company(engine: Engine) -> companies.NewCompany:
         return companies.create_company(conn, "acme", "acme-qbwc")
 
 
+def _buffered(wsgi_app: Any) -> Any:
+    """``wsgi_app`` with each response body read whole and its iterable closed before it is written.
+
+    Werkzeug's development server skips ``close()`` when a client drops the connection mid-body
+    (a browser leaving a page while a static file still downloads), which leaks the open file and,
+    under ``-W error``, fails whichever test the ResourceWarning lands in. Gunicorn always closes.
+    """
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return app
+
+
 class LiveServer:
     """A WSGI app served over real HTTP on a free localhost port, in a thread."""
 
     def __init__(self, wsgi_app: Any) -> None:
-        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.app = wsgi_app
+        self.server: BaseWSGIServer = make_server("127.0.0.1", 0, _buffered(wsgi_app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -326,7 +326,7 @@ def test_client_version_warns_and_refuses_old_web_connectors(live_server: LiveSe
     assert svc.clientVersion("2.0.0.116").startswith("W:")
     assert svc.clientVersion("2.3.0.215") in (None, "")
     strict = make_test_app(
-        live_server.server.app.extensions["qbwc"].settings.effective_database_url, min_qbwc_version="2.2.0.0"
+        live_server.app.extensions["qbwc"].settings.effective_database_url, min_qbwc_version="2.2.0.0"
     )
     with LiveServer(strict) as other:
         assert qbwc(other.url + "/qbwc").clientVersion("2.1.0.30").startswith("E:")
