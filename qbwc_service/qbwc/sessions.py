@@ -258,16 +258,25 @@ def requeue_stalled(
     now = now or utcnow()
     tickets = abandon_stalled(conn, timeout=timeout, now=now, company_id=company_id)
     released = jobs.release(conn, tickets, reason="the Web Connector session went quiet", now=now) if tickets else 0
-    # Leases committed on a session that had ended meanwhile: on PostgreSQL a sendRequestXML
-    # may lease while a concurrent authenticate supersedes its session, whose release then
-    # saw no job in flight. Nothing else would ever put those jobs back.
+    return released + release_orphans(conn, now=now, company_id=company_id)
+
+
+def release_orphans(conn: Connection, *, now: datetime, company_id: int | None = None) -> int:
+    """Put back the jobs leased on a session that had ended meanwhile (of one company, or all); returns how many.
+
+    On PostgreSQL a sendRequestXML may lease while a concurrent authenticate supersedes its
+    session, whose release then saw no job in flight. Nothing else would ever put those jobs back.
+    """
+    in_flight = [J.c.state == JobState.IN_FLIGHT]
+    if company_id is not None:
+        in_flight.append(J.c.company_id == company_id)  # ix_job_next
     orphans = conn.execute(
-        select(J.c.ticket).distinct().where(J.c.state == JobState.IN_FLIGHT, J.c.ticket.in_(
+        select(J.c.ticket).distinct().where(*in_flight, J.c.ticket.in_(
             select(S.c.ticket).where(S.c.state != SessionState.OPEN)))
     ).scalars().all()  # fmt: skip
-    if orphans:
-        released += jobs.release(conn, orphans, reason="its session had ended when the lease was recorded", now=now)
-    return released
+    if not orphans:
+        return 0
+    return jobs.release(conn, orphans, reason="its session had ended when the lease was recorded", now=now)
 
 
 # -- a new authenticate while a session is open -----------------------------------------

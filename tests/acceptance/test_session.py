@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import time_machine
 from lxml import etree
 from sqlalchemy import Engine, select, update
 
@@ -31,12 +32,9 @@ def job_row(engine: Engine, job_id: int) -> Job:
         return found
 
 
-def an_hour_passes(engine: Engine) -> None:
-    """Every open session and every lease it holds is an hour old: the Web Connector went away."""
-    hour_ago = utcnow() - timedelta(hours=1)
-    with engine.begin() as conn:
-        conn.execute(update(QbwcSession).values(last_seen_at=hour_ago))
-        conn.execute(update(Job).where(Job.leased_at.is_not(None)).values(leased_at=hour_ago))
+def hours_later(hours: int) -> Any:
+    """The clock ``hours`` ahead, still ticking: that long without a word from a Web Connector."""
+    return time_machine.travel(utcnow() + timedelta(hours=hours), tick=True)
 
 
 def start(svc: Any, company: NewCompany) -> str:
@@ -208,18 +206,18 @@ def test_abandoned_session_returns_jobs_to_the_queue(
     ticket = start(svc, company)
     svc.sendRequestXML(ticket, "", "", "US", 13, 0)
     assert job_row(engine, job_id).state == JobState.IN_FLIGHT
-    an_hour_passes(engine)  # without a word from that QBWC
-    new_ticket = start(svc, company)
-    assert new_ticket != ticket
-    job = job_row(engine, job_id)
-    assert (job.state == JobState.IN_FLIGHT and job.ticket == new_ticket) or job.state == JobState.QUEUED
-    with engine.connect() as conn:
-        old = conn.execute(select(QbwcSession.state).where(QbwcSession.ticket == ticket)).scalar_one()
-        messages = conn.execute(select(JobEvent.message).where(JobEvent.job_id == job_id)).scalars().all()
-    assert old == SessionState.ABANDONED
-    assert any("went quiet" in (m or "") for m in messages)
-    # The late answer of the abandoned session changes nothing.
-    assert svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", "") == -1
+    with hours_later(1):  # without a word from that QBWC
+        new_ticket = start(svc, company)
+        assert new_ticket != ticket
+        job = job_row(engine, job_id)
+        assert (job.state == JobState.IN_FLIGHT and job.ticket == new_ticket) or job.state == JobState.QUEUED
+        with engine.connect() as conn:
+            old = conn.execute(select(QbwcSession.state).where(QbwcSession.ticket == ticket)).scalar_one()
+            messages = conn.execute(select(JobEvent.message).where(JobEvent.job_id == job_id)).scalars().all()
+        assert old == SessionState.ABANDONED
+        assert any("went quiet" in (m or "") for m in messages)
+        # The late answer of the abandoned session changes nothing.
+        assert svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", "") == -1
 
 
 def test_stalled_sessions_of_any_company_are_swept(
@@ -236,13 +234,13 @@ def test_stalled_sessions_of_any_company_are_swept(
         other_job = jobs.enqueue(conn, "other", "qbxml", {"request": customer_add("Other")}).job_id
     svc = qbwc(live_server.url + "/qbwc")
     svc.sendRequestXML(start(svc, company), "", "", "US", 13, 0)
-    an_hour_passes(engine)  # acme's Web Connector went away
-    other_ticket = start(svc, other)
-    assert job_row(engine, job_id).state == JobState.QUEUED
-    svc.sendRequestXML(other_ticket, "", "", "US", 13, 0)
-    an_hour_passes(engine)  # and now the other one is silent too
-    url = engine.url.render_as_string(hide_password=False)
-    result = CliRunner().invoke(main, ["--json", "requeue-stalled"], env={"QBWC_DATABASE_URL": url})
+    with hours_later(1):  # acme's Web Connector went away
+        other_ticket = start(svc, other)
+        assert job_row(engine, job_id).state == JobState.QUEUED
+        svc.sendRequestXML(other_ticket, "", "", "US", 13, 0)
+    with hours_later(2):  # and now the other one is silent too
+        url = engine.url.render_as_string(hide_password=False)
+        result = CliRunner().invoke(main, ["--json", "requeue-stalled"], env={"QBWC_DATABASE_URL": url})
     assert result.exit_code == 0 and json.loads(result.stdout) == {"requeued": 1}
     assert job_row(engine, other_job).state == JobState.QUEUED
 
