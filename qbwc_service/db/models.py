@@ -254,7 +254,7 @@ class QbwcSession(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
-    #: Jobs ready when the session started: the denominator of its percentage.
+    #: Jobs queued when the session started (ready or waiting on others): the denominator of its percentage.
     planned: Mapped[int] = mapped_column(Integer, default=0)
     #: Requests handed out and responses processed.
     sent: Mapped[int] = mapped_column(Integer, default=0)

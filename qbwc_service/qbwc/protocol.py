@@ -169,16 +169,19 @@ class Protocol:
                     return ["", "busy", str(max(1, wait))]
                 superseding = holder.ticket
                 log(logging.INFO, "session_superseded", company=company.name, session=holder.ticket[:8])
-            planned = jobs.count_ready(conn, company.id, now)
+            queue = jobs.outlook(conn, company.id, now)
             # The schedule is decided here, once per run, never per job (docs/architecture.md, step 2).
             door = schedule.gate(
                 schedule.read_schedule(company), now, poll_seconds=company.poll_minutes * 60,
                 manual_recheck=self.settings.manual_recheck_seconds,
             )  # fmt: skip
-            if planned and not door.open:
-                log(logging.INFO, "authenticate_waiting", company=company.name, ready=planned, postpone=door.postpone)
+            if queue.ready and not door.open:
+                log(
+                    logging.INFO, "authenticate_waiting", company=company.name, queued=queue.queued,
+                    postpone=door.postpone,
+                )  # fmt: skip
                 return ["", "none"] if door.postpone is None else ["", "none", str(door.postpone)]
-            if planned == 0:
+            if not queue.ready:
                 if door.closes:
                     schedule.mark_drained(conn, company.id, now)
                 log(logging.INFO, "authenticate_none", company=company.name)
@@ -186,7 +189,7 @@ class Protocol:
                 if self.settings.postpone_seconds > 0:
                     answer.append(str(self.settings.postpone_seconds))
                 return answer
-            ticket = sessions.start(conn, company.id, planned=planned, now=now, superseding=superseding)
+            ticket = sessions.start(conn, company.id, planned=queue.queued, now=now, superseding=superseding)
             log(logging.INFO, "session_started", company=company.name, session=ticket[:8])
             return [ticket, company.company_file or ""]
 
@@ -325,7 +328,7 @@ class Protocol:
             if not jobs.has_work(conn, session.company_id, ticket):
                 return 100
             processed = session.done + session.failed + counts[JobState.DONE] + counts[JobState.FAILED]
-            # Of the work planned at authenticate; jobs queued since only hold it below 100. A job
+            # Of the jobs queued at authenticate; jobs queued since only hold it below 100. A job
             # going on to another step (a page of a query) counts for the share it has done.
             done = processed + shares
             return int(min(99, done * 100 // max(session.planned, done + 1)))
@@ -372,7 +375,7 @@ class Protocol:
                 return error if error == sessions.RIVAL_TEXT else "Session closed."
             requeued = jobs.release(conn, [ticket], reason="the Web Connector closed the session before answering")
             # A scheduled company's release ends with the session that drained its queue.
-            if schedule.scheduled(conn, row.company_id) and not jobs.count_ready(conn, row.company_id):
+            if schedule.scheduled(conn, row.company_id) and not jobs.outlook(conn, row.company_id).ready:
                 schedule.mark_drained(conn, row.company_id, utcnow())
         log(logging.INFO, "session_closed", session=ticket[:8], done=row.done, failed=row.failed)
         summary = f"qbwc-service: {row.done} done, {row.failed} failed"

@@ -266,8 +266,9 @@ def _ready_clause() -> Any:
 
 
 @functools.cache
-def _count_ready_stmt() -> Any:
-    return select(func.count()).select_from(J).where(_ready_clause())
+def _outlook_stmt() -> Any:
+    queued = select(func.count()).select_from(J).where(J.c.company_id == bindparam("p_company"), J.c.state == _QUEUED)
+    return select(exists().where(_ready_clause()), queued.scalar_subquery())
 
 
 def _not_held_back(table: Any = J) -> Any:
@@ -402,10 +403,24 @@ def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool 
     return stmt.values(progress=bindparam("p_progress", type_=J.c.progress.type)) if with_progress else stmt
 
 
-def count_ready(conn: Executor, company_id: int, now: datetime | None = None) -> int:
-    """How many jobs of the company could be handed out now."""
-    (row,) = prepared.fetch(conn, _count_ready_stmt(), {"p_company": company_id, "p_now": now or utcnow()})
-    return int(row[0])
+@dataclass(frozen=True, slots=True)
+class Outlook:
+    """A company's queue as a session about to start sees it."""
+
+    #: Some job could be handed out now.
+    ready: bool
+    #: Queued jobs in all, ready or waiting on others: what the session's progress counts towards.
+    queued: int
+
+
+def outlook(conn: Executor, company_id: int, now: datetime | None = None) -> Outlook:
+    """Whether a job of the company is ready now, and how many are queued: one indexed statement.
+
+    Counting only the ready ones read every queued job's dependencies (9 ms at a thousand jobs);
+    whether one is ready stops at the first, and the count of queued ones reads ``ix_job_next``.
+    """
+    (row,) = prepared.fetch(conn, _outlook_stmt(), {"p_company": company_id, "p_now": now or utcnow()})
+    return Outlook(bool(row[0]), int(row[1]))
 
 
 def has_work(conn: Executor, company_id: int, ticket: str) -> bool:

@@ -163,6 +163,24 @@ def test_percentage_counts_the_work_of_the_session(
     assert percents == [25, 50, 75, 100]
 
 
+def test_percentage_counts_jobs_waiting_on_others(live_server: LiveServer, engine: Engine, company: NewCompany) -> None:
+    """Jobs that become ready as their dependencies finish are part of the session's work from the start."""
+    ids: list[int] = []
+    with engine.begin() as conn:
+        for i in range(4):  # a chain: each waits on the one before
+            payload = {"request": customer_add(f"C{i}")}
+            ids.append(jobs.enqueue(conn, "acme", "qbxml", payload, depends_on=ids[-1] if ids else None).job_id)
+        conn.execute(update(Job).values(send_alone=True))
+    svc = qbwc(live_server.url + "/qbwc")
+    ticket = start(svc, company)
+    percents = []
+    for job_id in ids:
+        doc = etree.fromstring(svc.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
+        assert [r.get("requestID") for r in doc.find("QBXMLMsgsRq")] == [str(job_id)]
+        percents.append(svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", ""))
+    assert percents == [25, 50, 75, 100]  # counting the ready ones only, 50 after the first
+
+
 def test_qb_parse_error_isolates_the_bad_job(live_server: LiveServer, engine: Engine, company: NewCompany) -> None:
     """After 0x80040400 on a batch each job travels alone, so only the bad one fails."""
     ids = enqueue_customers(engine, "Good", "Bad", "Fine")

@@ -37,7 +37,7 @@ def drain(protocol: Protocol, company: NewCompany, qb: QuickBooksEmulator, sessi
     trips = 0
     for _ in range(sessions):
         with protocol.engine.connect() as conn:
-            if not jobs.count_ready(conn, company.id):
+            if not jobs.outlook(conn, company.id).ready:
                 break
         session = Session(protocol, company, qb, hcp=True)
         session.run(limit=500)

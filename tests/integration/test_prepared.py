@@ -69,10 +69,10 @@ def test_aggregate_columns_are_reached_by_position(engine: Engine, company: NewC
     now = datetime.now(UTC) + timedelta(seconds=1)
     with engine.begin() as conn:
         company_id = jobs.company_id_by_name(conn, "acme")
-        assert jobs.count_ready(conn, company_id, now=now) == 0
+        assert jobs.outlook(conn, company_id, now=now) == jobs.Outlook(ready=False, queued=0)
         assert jobs.has_work(conn, company_id, "no-such-ticket") is False
         jobs.enqueue(conn, "acme", "qbxml", {"request": "<CustomerQueryRq/>"})
-        assert jobs.count_ready(conn, company_id, now=now) == 1
+        assert jobs.outlook(conn, company_id, now=now) == jobs.Outlook(ready=True, queued=1)
         assert jobs.has_work(conn, company_id, "no-such-ticket") is True
 
 
