@@ -8,7 +8,8 @@ payments, and a customer import. ``--mix day`` queues the typed jobs of the same
 simulating processes (the companies split between them), then all Web Connectors start
 together, at most ``--concurrency`` at work at once, each running sessions until its
 company has nothing left. The emulated QuickBooks skip the schema check of each request
-unless ``--validate`` (it is the client's CPU, which the service shares here).
+unless ``--validate`` (it is the client's CPU, which the service shares here), and the
+simulating processes run at ``--nice`` 10 once the work is queued, for the same reason.
 
 Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (at the
 Web Connector over HTTP, and inside the worker from gunicorn's access log), the peak of
