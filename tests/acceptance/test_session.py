@@ -146,6 +146,16 @@ def test_retryable_status_requeues_with_backoff(live_server: LiveServer, engine:
     assert job.not_before is not None and job.not_before > utcnow() + timedelta(seconds=5)
 
 
+def answer_one_by_one(svc: Any, ticket: str, ids: list[int]) -> list[int]:
+    """Send and answer each job alone, in order; the percentages receiveResponseXML returned."""
+    percents = []
+    for job_id in ids:
+        doc = etree.fromstring(svc.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
+        assert [r.get("requestID") for r in doc.find("QBXMLMsgsRq")] == [str(job_id)]
+        percents.append(svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", ""))
+    return percents
+
+
 def test_percentage_counts_the_work_of_the_session(
     live_server: LiveServer, engine: Engine, company: NewCompany
 ) -> None:
@@ -155,11 +165,7 @@ def test_percentage_counts_the_work_of_the_session(
     ticket = start(svc, company)
     with engine.begin() as conn:  # a batch of one: four round trips
         conn.execute(update(Job).values(send_alone=True))
-    percents = []
-    for job_id in ids:
-        doc = etree.fromstring(svc.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
-        assert [r.get("requestID") for r in doc.find("QBXMLMsgsRq")] == [str(job_id)]
-        percents.append(svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", ""))
+    percents = answer_one_by_one(svc, ticket, ids)
     assert percents == [25, 50, 75, 100]
 
 
@@ -173,11 +179,7 @@ def test_percentage_counts_jobs_waiting_on_others(live_server: LiveServer, engin
         conn.execute(update(Job).values(send_alone=True))
     svc = qbwc(live_server.url + "/qbwc")
     ticket = start(svc, company)
-    percents = []
-    for job_id in ids:
-        doc = etree.fromstring(svc.sendRequestXML(ticket, "", "", "US", 13, 0).encode())
-        assert [r.get("requestID") for r in doc.find("QBXMLMsgsRq")] == [str(job_id)]
-        percents.append(svc.receiveResponseXML(ticket, response_doc(rs(str(job_id))), "", ""))
+    percents = answer_one_by_one(svc, ticket, ids)
     assert percents == [25, 50, 75, 100]  # counting the ready ones only, 50 after the first
 
 

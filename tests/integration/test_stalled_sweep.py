@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import time_machine
 from sqlalchemy import Engine, select
 
@@ -20,14 +21,19 @@ def session_state(engine: Engine, ticket: str) -> SessionState:
         return conn.execute(select(QbwcSession.state).where(QbwcSession.ticket == ticket)).scalar_one()
 
 
+@pytest.fixture
+def other(engine: Engine, company: NewCompany) -> NewCompany:
+    """A second company, with nothing to do, whose logins sweep; acme has one job queued."""
+    with engine.begin() as conn:
+        jobs.enqueue(conn, "acme", "customer_add", {"name": "Zoë"})
+        return companies.create_company(conn, "other", "other-qbwc")
+
+
 def test_a_stalled_session_is_swept_by_the_first_login_after_the_sweep_interval(
-    engine: Engine, company: NewCompany, protocol: Protocol
+    engine: Engine, company: NewCompany, other: NewCompany, protocol: Protocol
 ) -> None:
     """A login within the interval of the last sweep leaves a just-stalled session; the next one after it requeues."""
     need_spec()
-    with engine.begin() as conn:
-        other = companies.create_company(conn, "other", "other-qbwc")
-        jobs.enqueue(conn, "acme", "customer_add", {"name": "Zoë"})
     timeout = timedelta(seconds=protocol.settings.session_timeout)
     interval = timeout / SWEEPS_PER_TIMEOUT
     start = utcnow()
@@ -48,12 +54,11 @@ def test_a_stalled_session_is_swept_by_the_first_login_after_the_sweep_interval(
         assert conn.execute(select(Job.state)).scalar_one() == JobState.QUEUED
 
 
-def test_a_clock_set_back_does_not_stop_the_sweep(engine: Engine, company: NewCompany, protocol: Protocol) -> None:
+def test_a_clock_set_back_does_not_stop_the_sweep(
+    engine: Engine, company: NewCompany, other: NewCompany, protocol: Protocol
+) -> None:
     """A sweep recorded "in the future" (the clock went back since) does not hold the next ones off."""
     need_spec()
-    with engine.begin() as conn:
-        other = companies.create_company(conn, "other", "other-qbwc")
-        jobs.enqueue(conn, "acme", "customer_add", {"name": "Zoë"})
     timeout = timedelta(seconds=protocol.settings.session_timeout)
     start = utcnow()
     with time_machine.travel(start + 10 * timeout, tick=False):
