@@ -82,6 +82,30 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     return {f"p{p}": round(cuts[p - 1] * 1000, 2) for p in (50, 95, 99)}
 
 
+def reference_ms(rounds: int = 5) -> float:
+    """How fast the machine is now: the best of ``rounds`` timings of one fixed piece of the service's own work.
+
+    The work is building the qbXML of 55 requests (5 customers, 5 items, 45 invoices; the
+    builders' validation and lxml), in milliseconds. This machine's speed varies from day to
+    day; a run's figures compare with another's in proportion to this one.
+    """
+    import random
+
+    from lxml import etree
+
+    from qbwc_service.simulator.workload import invoice_mix
+    from qbxml_builders import build_request
+
+    plan = invoice_mix("reference", random.Random(0), customers=5, invoices=45)
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for planned in plan:
+            etree.tostring(build_request(planned.kind, planned.payload, version="13.0"))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def server_times(access_log: Path) -> dict[str, list[float]]:
     """Seconds each call took inside a worker, by QBWC method, from the access log (:data:`ACCESS_FORMAT`)."""
     out: dict[str, list[float]] = {}
@@ -192,7 +216,9 @@ def simulate(task: dict[str, Any], barrier: Any, out: Any) -> None:
     barrier.wait()  # and the database is analyzed: go
     os.nice(task.get("nice", 0))  # they stand for the customers' PCs: the service has the CPU first
     started = time.perf_counter()
-    summary = sim.run(task["sessions"], concurrency=task["concurrency"], every=task.get("every", 0.0))
+    summary = sim.run(
+        task["sessions"], concurrency=task["concurrency"], every=task.get("every", 0.0), spread=task.get("spread", 0.0)
+    )
     elapsed = time.perf_counter() - started
     engine.dispose()
     result = summary.as_dict()
@@ -200,6 +226,7 @@ def simulate(task: dict[str, Any], barrier: Any, out: Any) -> None:
         setup_s=setup,
         run_s=elapsed,
         enqueued=sum(len(r.jobs) for r in sim.runs),
+        busy_s=sim.busy,
         calls=summary.calls,
         failed_reasons=summary.failure_reasons(),
     )

@@ -3,13 +3,19 @@
 Each company gets a shop's day (``--mix documents``, the default): company setup (the
 preferences check and an ensure per profile entry), ``--invoices`` ``shop_invoice`` documents
 among ``--customers`` customers, each queued as its customer's ensure, the invoice and its
-payments, and a customer import. ``--mix day`` queues the typed jobs of the same day instead
-(set-up ensures, customers, invoices each paid by a payment naming it, an iterated query). The work is enqueued by the
-simulating processes (the companies split between them), then all Web Connectors start
-together, at most ``--concurrency`` at work at once, each running sessions until its
-company has nothing left. The emulated QuickBooks skip the schema check of each request
+payments, and a customer import. ``--mix day`` queues the typed jobs of the same day
+instead (set-up ensures, customers, invoices each paid by a payment naming it, an iterated
+query). The work is enqueued by the simulating processes (the companies split between
+them), then all Web Connectors start together, at most ``--concurrency`` at work at once,
+each running sessions until its company has nothing left: the service at its capacity,
+where every call waits for a core. With ``--spread S`` each Web Connector starts instead
+at its own seeded time within S seconds, as Web Connectors polling on their own schedules
+do, and the run measures the latency of a load the service carries (it prints how many
+were at work on average). The emulated QuickBooks skip the schema check of each request
 unless ``--validate`` (it is the client's CPU, which the service shares here), and the
 simulating processes run at ``--nice`` 10 once the work is queued, for the same reason.
+It prints the machine's speed first (:func:`fleet.reference_ms`): runs on other days
+compare in proportion to it.
 
 Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (at the
 Web Connector over HTTP, and inside the worker from gunicorn's access log), the peak of
@@ -19,6 +25,7 @@ on ``--server``) is created and dropped; nothing else on the server is touched.
 
     .venv/bin/python bench/load.py                                   # 200 companies, 50 customers, 500 invoices
     .venv/bin/python bench/load.py --companies 20 --customers 5 --invoices 20
+    .venv/bin/python bench/load.py --spread 1800                     # the same day's work, starting over 30 minutes
 """
 
 from __future__ import annotations
@@ -45,7 +52,15 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--invoices", type=int, default=500, help="per company, each with its payment")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--processes", type=int, default=4, help="simulating processes")
-    parser.add_argument("--concurrency", type=int, default=16, help="Web Connectors at work at once, in all")
+    parser.add_argument(
+        "--concurrency", type=int, default=None,
+        help="Web Connectors at work at once, in all (default 16; with --spread, every company's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--spread", type=float, default=0.0,
+        help="seconds over which the Web Connectors start, each at a seeded random time, as they do polling on "
+        "their own schedules: the load a day brings, below the service's capacity (0: all at once, saturating)",
+    )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--server", default=fleet.SERVER, help="PostgreSQL server (an existing database on it)")
     parser.add_argument("--database", default="qbwc_load", help="the database created and dropped")
@@ -69,7 +84,10 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = arguments(argv)
+    if args.concurrency is None:
+        args.concurrency = args.companies if args.spread > 0 else 16
     processes = max(1, min(args.processes, args.companies))
+    args.reference_ms = fleet.reference_ms()  # before anything else runs
     fleet.create_database(args.server, args.database)
     service_url = fleet.database_url(args.server, args.database, fleet.SERVICE_APP)
     bench_url = fleet.database_url(args.server, args.database, fleet.BENCH_APP)
@@ -102,7 +120,7 @@ def run(
             "db": bench_url, "url": server.url, "companies": share + (1 if n < extra else 0),
             "customers": args.customers, "invoices": args.invoices, "prefix": f"load{n}", "seed": args.seed,
             "validate": args.validate, "sessions": 1000, "concurrency": per_process, "mix": args.mix,
-            "nice": args.nice,
+            "nice": args.nice, "spread": args.spread,
         }
         for n in range(processes)
     ]  # fmt: skip
@@ -158,13 +176,18 @@ def report(
             "1 iterated query")  # fmt: skip
     print(
         f"conditions: {args.companies} companies x {per_company} jobs ({work}); {args.workers} gunicorn "
-        f"workers, batch size {args.batch_size}; {args.concurrency} Web Connectors at once in {processes} "
-        f"processes at nice {args.nice}; emulator schema check {'on' if args.validate else 'off'}; "
-        f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+        f"workers, batch size {args.batch_size}; at most {args.concurrency} Web Connectors at once in {processes} "
+        f"processes at nice {args.nice}, "
+        f"{f'starting over {args.spread:.0f} s' if args.spread > 0 else 'all starting together'}; "
+        f"emulator schema check {'on' if args.validate else 'off'}; "
+        f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; the machine's speed: "
+        f"{args.reference_ms:.1f} ms for the reference work (fleet.reference_ms, measured before the run)"
     )
     print(f"setup: {jobs} jobs enqueued in {setup:.1f} s ({jobs / max(setup, 1e-9):.0f} jobs/s, {processes} processes)")
     print(f"run: {elapsed:.1f} s, {done} done, {failed} failed: {done / max(elapsed, 1e-9):.1f} jobs/s")
     print(f"round trips: {trips}, {trips * 1000 / max(jobs, 1):.1f} per 1,000 jobs")
+    busy = sum(r["busy_s"] for r in results)
+    print(f"Web Connectors at work: {busy / max(elapsed, 1e-9):.1f} on average (their time at work / the run's)")
     for title, table in (("at the Web Connector (HTTP)", wc), ("inside the worker", worker)):
         print(f"latency {title}, ms:")
         for method, cut in table.items():
@@ -195,7 +218,9 @@ def report(
         "round_trips_per_1000_jobs": round(trips * 1000 / max(jobs, 1), 1), "latency_ms": wc,
         "latency_in_worker_ms": worker, "peak_connections": service_peak, "peak_database_connections": database_peak,
         "rss_peak_mib": round(largest, 1), "rss_total_peak_mib": round(total, 1), "lost": lost,
-        "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1),
+        "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1), "spread_s": args.spread,
+        "reference_ms": round(args.reference_ms, 2),
+        "connectors_at_work": round(busy / max(elapsed, 1e-9), 2),
     }  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import statistics
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -270,6 +271,8 @@ class Simulation:
         self.validate = validate
         self.runs: list[CompanyRun] = []
         self.injectors: list[FaultInjector] = []
+        #: Seconds the Web Connectors of the last :meth:`run` were at work, summed over the companies.
+        self.busy = 0.0
 
     def setup(self) -> None:
         """Create the companies and enqueue each one's work."""
@@ -330,17 +333,32 @@ class Simulation:
         every: float = 0.0,
         on_session: Callable[[], None] | None = None,
         concurrency: int | None = None,
+        spread: float = 0.0,
     ) -> Summary:
         """Run up to ``sessions`` QBWC runs per company, companies in parallel threads.
 
         ``concurrency``: at most that many companies' Web Connectors at work at once (each
-        company runs all its sessions in its turn); all of them when None.
+        company runs all its sessions in its turn); all of them when None. ``spread``: each
+        company's Web Connector starts after a delay drawn evenly from ``[0, spread)`` seconds
+        (seeded), as Web Connectors polling on their own schedules do; 0 starts them all at once.
+        :attr:`busy` is then the seconds they were at work, summed over the companies.
         """
         slots = threading.BoundedSemaphore(concurrency or max(1, len(self.runs)))
+        rng = random.Random(f"{self.seed}:spread")  # noqa: S311 (reproducible start times, not secrets)
+        delays = [rng.uniform(0.0, spread) if spread > 0 else 0.0 for _ in self.runs]
+        lock = threading.Lock()
+        self.busy = 0.0
 
-        def drive(run: CompanyRun, injector: FaultInjector) -> None:
+        def drive(run: CompanyRun, injector: FaultInjector, delay: float) -> None:
+            if delay:
+                time.sleep(delay)
             with slots:
-                work(run, injector)
+                started = time.perf_counter()
+                try:
+                    work(run, injector)
+                finally:
+                    with lock:
+                        self.busy += time.perf_counter() - started
 
         def work(run: CompanyRun, injector: FaultInjector) -> None:
             connector = WebConnector(self.url, run.username, run.token, run.quickbooks, faults=injector)
@@ -363,8 +381,8 @@ class Simulation:
                 connector.close()
 
         threads = [
-            threading.Thread(target=drive, args=(run, inj), daemon=True)
-            for run, inj in zip(self.runs, self.injectors, strict=True)
+            threading.Thread(target=drive, args=(run, inj, delay), daemon=True)
+            for run, inj, delay in zip(self.runs, self.injectors, delays, strict=True)
         ]
         for thread in threads:
             thread.start()

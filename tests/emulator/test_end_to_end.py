@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from qbwc_service.accounts import companies
 from qbwc_service.cli import main
 from qbwc_service.db.models import Job, JobEvent, JobState, QbwcSession, SessionState
+from qbwc_service.db.types import utcnow
 from qbwc_service.queue import jobs
 from qbwc_service.queue.retry import RetryPolicy
 from qbwc_service.simulator import CompanyFacts, FaultInjector, QuickBooksEmulator, TransportFault
@@ -135,6 +137,23 @@ def test_clean_run_lands_every_job_once(service: tuple[Flask, str]) -> None:
         assert all(h.status_code == 0 for h in qb.history), [h for h in qb.history if h.status_code]
         assert run.reports[0].calls[:3] == ["serverVersion", "clientVersion", "authenticate"]
         assert run.reports[-1].outcome == "none"
+
+
+def test_spread_starts_each_web_connector_at_its_own_time(service: tuple[Flask, str]) -> None:
+    """With ``spread`` the companies' first sessions start apart, inside the window, and their work is still done."""
+    app, url = service
+    sim = Simulation(engine_of(app), url, companies=3, seed=2, customers=1, invoices=1)
+    sim.setup()
+    started, clock = utcnow(), time.perf_counter()
+    summary = sim.run(sessions=3, spread=1.5)
+    elapsed = time.perf_counter() - clock
+    assert_every_job_done(sim, summary)
+    with engine_of(app).connect() as conn:
+        firsts = conn.execute(select(func.min(QbwcSession.started_at)).group_by(QbwcSession.company_id)).scalars().all()
+    offsets = sorted((first - started).total_seconds() for first in firsts)
+    assert len(offsets) == 3 and offsets[0] >= 0 and offsets[-1] < 1.5 + 1.0
+    assert offsets[-1] - offsets[0] > 0.1, f"the starts should be spread out: {offsets}"
+    assert 0 < sim.busy < 3 * elapsed  # each was at work for part of the run, not from its start
 
 
 def test_invoices_carry_tax_addresses_and_description_lines(service: tuple[Flask, str]) -> None:
