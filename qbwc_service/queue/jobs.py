@@ -249,6 +249,20 @@ def _by_idempotency_key(conn: Connection, company_id: int, key: str) -> Enqueued
 _QUEUED, _IN_FLIGHT, _DONE = JobState.QUEUED, JobState.IN_FLIGHT, JobState.DONE
 
 
+def _has_dependency(dep: Any, condition: Any) -> Any:
+    """EXISTS a dependency ``dep`` of the job (``J``) meeting ``condition``, looked up job by job.
+
+    PostgreSQL turns a NOT EXISTS into an anti-join. Planned on statistics taken while
+    nearly every job was queued, that join estimated the jobs blocking others (in flight,
+    backing off) at one row, and found them by reading the whole table, history included, in
+    every call: 20-58 ms per sendRequestXML at 21,000 jobs. ``OFFSET 0`` keeps the subquery
+    a subplan run for each job the statement reads, through the primary keys of
+    ``job_dependency`` and ``job`` (SQLite runs it so anyway).
+    """
+    edges = select(D.c.depends_on_id).select_from(D.join(dep, dep.c.id == D.c.depends_on_id))
+    return edges.where(D.c.job_id == J.c.id, condition).offset(0).exists()
+
+
 @functools.cache
 def _ready_clause() -> Any:
     """Jobs of ``:p_company`` that may be handed out at ``:p_now``.
@@ -256,12 +270,11 @@ def _ready_clause() -> Any:
     Queued, past their back-off, and every dependency done (no dependency that is not).
     """
     dep = J.alias("dep")
-    waiting = exists().select_from(D.join(dep, dep.c.id == D.c.depends_on_id))
     return and_(
         J.c.company_id == bindparam("p_company"),
         J.c.state == _QUEUED,
         or_(J.c.not_before.is_(None), J.c.not_before <= bindparam("p_now", type_=J.c.not_before.type)),
-        ~waiting.where(D.c.job_id == J.c.id, dep.c.state != _DONE),
+        ~_has_dependency(dep, dep.c.state != _DONE),
     )
 
 
@@ -300,14 +313,13 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
     blocker = J.alias("blocker")
     may_go = or_(blocker.c.state == _DONE, and_(blocker.c.state == _QUEUED, or_(
         blocker.c.not_before.is_(None), blocker.c.not_before <= now)))  # fmt: skip
-    blocked = exists().select_from(D.join(blocker, blocker.c.id == D.c.depends_on_id))
     window = (
         select(J.c.id, J.c.company_id, J.c.priority, J.c.send_alone, J.c.kind, J.c.payload, J.c.attempts,
                J.c.max_attempts, J.c.step, J.c.progress)
         .where(
             J.c.company_id == company.scalar_subquery(), J.c.state == _QUEUED,
             or_(J.c.not_before.is_(None), J.c.not_before <= now), _not_held_back(),
-            ~blocked.where(D.c.job_id == J.c.id, blocker.c.state != _DONE if strict else ~may_go),
+            ~_has_dependency(blocker, blocker.c.state != _DONE if strict else ~may_go),
         )
         .order_by(J.c.priority.desc(), J.c.id)
         .limit(bindparam("p_window"))
