@@ -186,8 +186,8 @@ def report(
     print(f"setup: {jobs} jobs enqueued in {setup:.1f} s ({jobs / max(setup, 1e-9):.0f} jobs/s, {processes} processes)")
     print(f"run: {elapsed:.1f} s, {done} done, {failed} failed: {done / max(elapsed, 1e-9):.1f} jobs/s")
     print(f"round trips: {trips}, {trips * 1000 / max(jobs, 1):.1f} per 1,000 jobs")
-    busy = sum(r["busy_s"] for r in results)
-    print(f"Web Connectors at work: {busy / max(elapsed, 1e-9):.1f} on average (their time at work / the run's)")
+    at_work = sum(r["busy_s"] for r in results) / max(elapsed, 1e-9)
+    print(f"Web Connectors at work: {at_work:.1f} on average (their time at work / the run's)")
     for title, table in (("at the Web Connector (HTTP)", wc), ("inside the worker", worker)):
         print(f"latency {title}, ms:")
         for method, cut in table.items():
@@ -220,7 +220,7 @@ def report(
         "rss_peak_mib": round(largest, 1), "rss_total_peak_mib": round(total, 1), "lost": lost,
         "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1), "spread_s": args.spread,
         "reference_ms": round(args.reference_ms, 2),
-        "connectors_at_work": round(busy / max(elapsed, 1e-9), 2),
+        "connectors_at_work": round(at_work, 2),
     }  # fmt: skip
 
 
