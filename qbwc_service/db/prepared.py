@@ -14,6 +14,11 @@ statements. The statements of the round trip therefore skip it:
 What is skipped is SQLAlchemy's per-call bookkeeping: the statement cache lookup,
 execution events, and building ``Result`` objects.
 
+A statement run for every job of a message is a :class:`PerRow`: on PostgreSQL its
+per-row values go as arrays, and it runs once, over ``unnest`` of them, for all the rows
+(one plan and one executor run, where ``executemany`` made one per row); elsewhere it runs
+once per row.
+
 :class:`Transactions` makes the matching lean transactions: a DBAPI connection from the
 pool, ``BEGIN IMMEDIATE`` on SQLite, commit or rollback. The functions here take those or
 an ordinary SQLAlchemy ``Connection`` alike (:data:`Executor`), so the CLI, the API and the
@@ -31,11 +36,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias, cast
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, bindparam, column, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 from qbwc_service.errors import QbwcError
 
@@ -237,3 +244,50 @@ def fetch(conn: Executor, stmt: ClauseElement, params: Mapping[str, Any]) -> lis
         return prepared.rows(cursor.fetchall())
     finally:
         cursor.close()
+
+
+#: Gives a :class:`PerRow` statement's value of the current row by its name.
+RowValue: TypeAlias = Callable[[str], ColumnElement[Any]]
+
+
+class PerRow:
+    """A statement run for many rows at once, built from the values that change from row to row.
+
+    ``build(value)`` makes the statement, ``value(name)`` standing for the row's value of
+    each name in ``types`` (name: column type). It is built twice: with bind parameters,
+    run once per row (:attr:`single`), and over ``unnest`` of one array per name
+    (:attr:`arrays`, PostgreSQL), run once for all rows. The statement's other bind
+    parameters have one value for every row. An INSERT is written as ``from_select``, so
+    that both shapes hold it.
+    """
+
+    def __init__(self, build: Callable[[RowValue], ClauseElement], **types: TypeEngine[Any]) -> None:
+        self._build = build
+        self.types = types
+
+    @functools.cached_property
+    def single(self) -> ClauseElement:
+        """The statement for one row: each value a bind parameter."""
+        return self._build(lambda name: bindparam(name, type_=self.types[name]))
+
+    @functools.cached_property
+    def arrays(self) -> ClauseElement:
+        """The statement for every row: each value a column of ``unnest(arrays) AS v``."""
+        rows = (
+            func.unnest(*(bindparam(name, type_=ARRAY(t)) for name, t in self.types.items()))
+            .table_valued(*(column(name, t) for name, t in self.types.items()))
+            .render_derived(name="v")
+        )
+        return self._build(lambda name: rows.c[name])
+
+
+def execute_rows(conn: Executor, stmt: PerRow, params: Sequence[Mapping[str, Any]]) -> int:
+    """Run ``stmt`` for every parameter set (see :class:`PerRow`); the number of rows changed in all."""
+    if not params:
+        return 0
+    if conn.dialect.name != "postgresql":
+        return execute_many(conn, stmt.single, params)
+    arrays = dict(params[0])
+    for name in stmt.types:
+        arrays[name] = [p[name] for p in params]
+    return execute(conn, stmt.arrays, arrays)

@@ -86,13 +86,16 @@ def events(conn: Executor, rows: Iterable[Mapping[str, Any]]) -> None:
         "request_xml": None, "response_xml": None,
     }  # fmt: skip
     batch = [{f"p_{k}": v for k, v in {**defaults, **row}.items()} for row in rows]
-    prepared.execute_many(conn, _event_insert(), batch)
+    prepared.execute_rows(conn, _event_insert(), batch)
 
 
 @functools.cache
-def _event_insert() -> Any:
+def _event_insert() -> prepared.PerRow:
     table = tables.job_event
-    return insert(table).values({name: bindparam(f"p_{name}", type_=table.c[name].type) for name in _EVENT_FIELDS})
+    return prepared.PerRow(
+        lambda row: insert(table).from_select(_EVENT_FIELDS, select(*(row(f"p_{name}") for name in _EVENT_FIELDS))),
+        **{f"p_{name}": table.c[name].type for name in _EVENT_FIELDS},
+    )
 
 
 def company_id_by_name(conn: Connection, name: str) -> int:
@@ -350,23 +353,28 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
 
 
 @functools.cache
-def _claim_stmt(checking: bool = False) -> Any:
-    """Lease one queued job to a ticket, storing the request it is sent as.
+def _claim_stmt(checking: bool = False) -> prepared.PerRow:
+    """Lease queued jobs to a ticket, storing the request each is sent as.
 
     ``checking``: the request is the query of a lost-reply check, sent as the job's next step.
     """
     now = bindparam("p_now", type_=J.c.leased_at.type)
-    stmt = (
-        update(J)
-        .where(J.c.id == bindparam("p_id"), J.c.state == _QUEUED)
-        .values(
-            state=_IN_FLIGHT, ticket=bindparam("p_ticket"), leased_at=now, attempts=J.c.attempts + 1, updated_at=now,
-            request_xml=func.coalesce(bindparam("p_xml", type_=J.c.request_xml.type), J.c.request_xml),
-        )
-    )  # fmt: skip
-    if checking:
-        stmt = stmt.values(step=J.c.step + 1, progress=bindparam("p_progress", type_=J.c.progress.type))
-    return stmt
+
+    def build(row: prepared.RowValue) -> Any:
+        stmt = (
+            update(J)
+            .where(J.c.id == row("p_id"), J.c.state == _QUEUED)
+            .values(
+                state=_IN_FLIGHT, ticket=bindparam("p_ticket", type_=J.c.ticket.type), leased_at=now,
+                attempts=J.c.attempts + 1, updated_at=now, request_xml=func.coalesce(row("p_xml"), J.c.request_xml),
+            )
+        )  # fmt: skip
+        if checking:
+            stmt = stmt.values(step=J.c.step + 1, progress=row("p_progress"))
+        return stmt
+
+    types = {"p_id": J.c.id.type, "p_xml": J.c.request_xml.type}
+    return prepared.PerRow(build, **types, **({"p_progress": J.c.progress.type} if checking else {}))
 
 
 @functools.cache
@@ -382,7 +390,7 @@ def _fail_queued_stmt() -> Any:
 
 
 @functools.cache
-def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool = False) -> Any:
+def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool = False) -> prepared.PerRow:
     """One guarded UPDATE for every outcome: in flight for this ticket, to the outcome's state.
 
     ``with_progress``: the outcome also replaces the job's ``progress``; ``advance``: the job
@@ -390,29 +398,42 @@ def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool 
     does not send it again (the next one does).
     """
     now = bindparam("p_now", type_=J.c.updated_at.type)
-    stmt = (
-        update(J)
-        .where(J.c.id == bindparam("p_id"), J.c.state == _IN_FLIGHT, J.c.ticket == bindparam("p_ticket"))
-        .values(
-            state=bindparam("p_state", type_=J.c.state.type),
-            updated_at=now,
-            ticket=bindparam("p_ticket") if hold else None,
-            leased_at=None,
-            status_code=bindparam("p_code", type_=J.c.status_code.type),
-            status_severity=bindparam("p_severity", type_=J.c.status_severity.type),
-            status_message=bindparam("p_message", type_=J.c.status_message.type),
-            error=bindparam("p_error", type_=J.c.error.type),
-            response_xml=func.coalesce(bindparam("p_response", type_=J.c.response_xml.type), J.c.response_xml),
-            result=bindparam("p_result", type_=J.c.result.type),
-            finished_at=bindparam("p_finished", type_=J.c.finished_at.type),
-            not_before=bindparam("p_not_before", type_=J.c.not_before.type),
-            attempts=J.c.attempts - bindparam("p_uncount", type_=J.c.attempts.type),
-            send_alone=func.coalesce(bindparam("p_send_alone", type_=J.c.send_alone.type), J.c.send_alone),
+    ticket = bindparam("p_ticket", type_=J.c.ticket.type)
+
+    def build(row: prepared.RowValue) -> Any:
+        stmt = (
+            update(J)
+            .where(J.c.id == row("p_id"), J.c.state == _IN_FLIGHT, J.c.ticket == ticket)
+            .values(
+                state=row("p_state"),
+                updated_at=now,
+                ticket=ticket if hold else None,
+                leased_at=None,
+                status_code=row("p_code"),
+                status_severity=row("p_severity"),
+                status_message=row("p_message"),
+                error=row("p_error"),
+                response_xml=func.coalesce(row("p_response"), J.c.response_xml),
+                result=row("p_result"),
+                finished_at=row("p_finished"),
+                not_before=row("p_not_before"),
+                attempts=J.c.attempts - row("p_uncount"),
+                send_alone=func.coalesce(row("p_send_alone"), J.c.send_alone),
+            )
         )
-    )
-    if advance:
-        stmt = stmt.values(step=J.c.step + 1)
-    return stmt.values(progress=bindparam("p_progress", type_=J.c.progress.type)) if with_progress else stmt
+        if advance:
+            stmt = stmt.values(step=J.c.step + 1)
+        return stmt.values(progress=row("p_progress")) if with_progress else stmt
+
+    types = {
+        "p_id": J.c.id.type, "p_state": J.c.state.type, "p_code": J.c.status_code.type,
+        "p_severity": J.c.status_severity.type, "p_message": J.c.status_message.type, "p_error": J.c.error.type,
+        "p_response": J.c.response_xml.type, "p_result": J.c.result.type, "p_finished": J.c.finished_at.type,
+        "p_not_before": J.c.not_before.type, "p_uncount": J.c.attempts.type, "p_send_alone": J.c.send_alone.type,
+    }  # fmt: skip
+    if with_progress:
+        types["p_progress"] = J.c.progress.type
+    return prepared.PerRow(build, **types)
 
 
 @dataclass(frozen=True, slots=True)
@@ -596,7 +617,7 @@ def claim(
     ``checks`` maps the jobs sent as a lost-reply check (see :mod:`.verify`) to the
     ``progress`` they carry meanwhile; their ``step`` goes up by one.
 
-    The guarded UPDATE runs as one batch; the candidates' row locks (PostgreSQL) or the
+    The guarded UPDATE runs once for them all; the candidates' row locks (PostgreSQL) or the
     transaction's write lock (SQLite ``BEGIN IMMEDIATE``) mean none can have moved.
     """
     if not leases:
@@ -605,11 +626,11 @@ def claim(
     checks = checks or {}
     plain = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases
              if job.id not in checks]  # fmt: skip
-    claimed = prepared.execute_many(conn, _claim_stmt(), plain)
+    claimed = prepared.execute_rows(conn, _claim_stmt(), plain)
     if checks:
         checked = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml, "p_progress": checks[job.id]}
                    for job, xml in leases if job.id in checks]  # fmt: skip
-        claimed += prepared.execute_many(conn, _claim_stmt(checking=True), checked)
+        claimed += prepared.execute_rows(conn, _claim_stmt(checking=True), checked)
     if claimed != len(leases):
         raise JobStateError(leases[0][0].id, "queued")
     events(
@@ -670,8 +691,8 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
 
     A job no longer in flight for this ticket (it was requeued after the session went
     quiet, or cancelled) is left alone and not returned. Outcomes of one shape run as one
-    batch of guarded UPDATEs; only when a batch changed fewer rows than it holds is each
-    of its jobs read back to tell which moved.
+    guarded UPDATE (:class:`~qbwc_service.db.prepared.PerRow`); only when it changed fewer
+    rows than it holds is each of its jobs read back to tell which moved.
     """
     now = utcnow()
     groups: dict[tuple[bool, bool, bool], list[tuple[Outcome, dict[str, Any]]]] = {}
@@ -691,7 +712,7 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
         groups.setdefault((o.set_progress, o.advance, o.hold and o.to_state is JobState.QUEUED), []).append((o, params))
     moved: set[int] = set()
     for shape, batch in groups.items():
-        changed = prepared.execute_many(conn, _settle_stmt(*shape), [params for _, params in batch])
+        changed = prepared.execute_rows(conn, _settle_stmt(*shape), [params for _, params in batch])
         if changed == len(batch):
             moved.update(o.job_id for o, _ in batch)
         else:

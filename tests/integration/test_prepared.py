@@ -65,6 +65,56 @@ def test_execute_many_counts_every_row(engine: Engine, company: NewCompany) -> N
         assert prepared.execute_many(conn, stmt, []) == 0
 
 
+def test_per_row_statements_write_each_row_its_own_values(engine: Engine, company: NewCompany) -> None:
+    """A PerRow statement writes what one statement per row would, NULLs included (one over arrays on PostgreSQL)."""
+    when = datetime(2026, 12, 2, 9, 15, 0, 500000, tzinfo=UTC)
+    stmt = prepared.PerRow(
+        lambda row: update(J)
+        .where(J.c.id == row("p_id"), J.c.state == JobState.QUEUED)
+        .values(state=row("p_state"), progress=row("p_progress"), not_before=row("p_when"), error=row("p_error"),
+                priority=bindparam("p_priority")),
+        p_id=J.c.id.type, p_state=J.c.state.type, p_progress=J.c.progress.type, p_when=J.c.not_before.type,
+        p_error=J.c.error.type,
+    )  # fmt: skip
+    events = prepared.PerRow(
+        lambda row: insert(E).from_select(["job_id", "at", "actor", "message"],
+                                          select(row("p_job"), row("p_at"), row("p_actor"), row("p_message"))),
+        p_job=E.c.job_id.type, p_at=E.c.at.type, p_actor=E.c.actor.type, p_message=E.c.message.type,
+    )  # fmt: skip
+    with engine.begin() as conn:
+        ids = [jobs.enqueue(conn, "acme", "qbxml", {"request": f'<CustomerQueryRq requestID="{i}"/>'}).job_id
+               for i in range(4)]  # fmt: skip
+        jobs.cancel(conn, ids[3], actor="test")  # the guard leaves it alone
+        rows = [
+            {"p_id": ids[0], "p_state": JobState.DONE, "p_progress": {"page": 2}, "p_when": when, "p_error": None},
+            {"p_id": ids[1], "p_state": JobState.FAILED, "p_progress": None, "p_when": None, "p_error": "it's 'bad'"},
+            {"p_id": ids[2], "p_state": JobState.QUEUED, "p_progress": {"x": [1, None]}, "p_when": None,
+             "p_error": "{a,b}"},
+            {"p_id": ids[3], "p_state": JobState.DONE, "p_progress": None, "p_when": None, "p_error": None},
+        ]  # fmt: skip
+        changed = prepared.execute_rows(conn, stmt, [{**r, "p_priority": 4} for r in rows])
+        got = conn.execute(
+            select(J.c.state, J.c.progress, J.c.not_before, J.c.error, J.c.priority).where(J.c.id.in_(ids))
+            .order_by(J.c.id)
+        ).all()  # fmt: skip
+        added = prepared.execute_rows(conn, events, [
+            {"p_job": ids[0], "p_at": when, "p_actor": "test", "p_message": "one"},
+            {"p_job": ids[2], "p_at": when, "p_actor": "test", "p_message": None},
+        ])  # fmt: skip
+        logged = conn.execute(select(E.c.job_id, E.c.at, E.c.message).where(E.c.actor == "test", E.c.at == when)
+                              .order_by(E.c.job_id)).all()  # fmt: skip
+        assert prepared.execute_rows(conn, stmt, []) == 0
+    assert changed == 3
+    assert [tuple(r) for r in got] == [
+        (JobState.DONE, {"page": 2}, when, None, 4),
+        (JobState.FAILED, None, None, "it's 'bad'", 4),
+        (JobState.QUEUED, {"x": [1, None]}, None, "{a,b}", 4),
+        (JobState.CANCELLED, None, None, None, 0),
+    ]
+    assert added == 2
+    assert [tuple(r) for r in logged] == [(ids[0], when, "one"), (ids[2], when, None)]
+
+
 def test_aggregate_columns_are_reached_by_position(engine: Engine, company: NewCompany) -> None:
     now = datetime.now(UTC) + timedelta(seconds=1)
     with engine.begin() as conn:

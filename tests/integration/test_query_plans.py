@@ -108,4 +108,16 @@ def test_a_session_reads_its_own_company_not_every_job_kept(pg_url: str) -> None
             assert _scans_of_job(conn, stmt, params) == [], name
         _session, found = jobs.session_candidates(conn, ticket, limit=50, now=now)
         assert [j.payload["name"] for j in found][:3] == ["Ann", "Bob", "Cy"] and len(found) == 50
+        # A message's jobs are leased and settled by one statement each, over arrays: through the keys.
+        ids = [j.id for j in found]
+        lease = {"p_ticket": ticket, "p_now": now, "p_id": ids, "p_xml": ["<CustomerAddRq/>"] * len(ids)}
+        assert _scans_of_job(conn, jobs._claim_stmt().arrays, lease) == [], "claim"
+        nothing: list[None] = [None] * len(ids)
+        outcome = {
+            "p_ticket": ticket, "p_now": now, "p_id": ids, "p_state": ["done"] * len(ids), "p_code": [0] * len(ids),
+            "p_severity": ["Info"] * len(ids), "p_message": ["Status OK"] * len(ids), "p_error": nothing,
+            "p_response": nothing, "p_result": [{"ListID": "1"}] * len(ids), "p_finished": [now] * len(ids),
+            "p_not_before": nothing, "p_uncount": [0] * len(ids), "p_send_alone": nothing,
+        }  # fmt: skip
+        assert _scans_of_job(conn, jobs._settle_stmt().arrays, outcome) == [], "settle"
     engine.dispose()
