@@ -228,6 +228,7 @@ def simulate(task: dict[str, Any], barrier: Any, out: Any) -> None:
         enqueued=sum(len(r.jobs) for r in sim.runs),
         busy_s=sim.busy,
         calls=summary.calls,
+        wire=summary.wire,
         failed_reasons=summary.failure_reasons(),
     )
     out.put(result)

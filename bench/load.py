@@ -17,9 +17,10 @@ simulating processes run at ``--nice`` 10 once the work is queued, for the same 
 It prints the machine's speed first (:func:`fleet.reference_ms`): runs on other days
 compare in proportion to it.
 
-Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (at the
-Web Connector over HTTP, and inside the worker from gunicorn's access log), the peak of
-database connections (pg_stat_activity), the service's RSS, and the lost and duplicated
+Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (on the wire,
+from the HTTP request sent to the reply read; at the simulated Web Connector, zeep's SOAP
+work included; and inside the worker from gunicorn's access log), the peak of database
+connections (pg_stat_activity), the service's RSS, and the lost and duplicated
 counts. Targets: 0 lost, 0 duplicated, p95 < 50 ms per call. The database (``--database``,
 on ``--server``) is created and dropped; nothing else on the server is touched.
 
@@ -160,13 +161,18 @@ def report(
     applied_twice = sum(len(r["twice"]) for r in results)
     setup = max(r["setup_s"] for r in results)
     calls: dict[str, list[float]] = {}
+    wire: dict[str, list[float]] = {}
     for r in results:
         for method, seconds in r["calls"].items():
             calls.setdefault(method, []).extend(seconds)
+        for method, seconds in r["wire"].items():
+            wire.setdefault(method, []).extend(seconds)
     service_peak, database_peak = sampler.peak_connections()
     largest, total = sampler.peak_rss_mib()
     last = sampler.samples[-1].rss if sampler.samples else {}
-    wc = {m: fleet.percentiles(v) for m, v in sorted(calls.items()) if m not in ("serverVersion", "clientVersion")}
+    skip = ("serverVersion", "clientVersion")
+    wc = {m: fleet.percentiles(v) for m, v in sorted(calls.items()) if m not in skip}
+    on_wire = {m: fleet.percentiles(v) for m, v in sorted(wire.items()) if m not in skip}
     worker = {m: fleet.percentiles(v) for m, v in sorted(inside.items())}
     per_company = round(jobs / max(1, args.companies))
     load = os.getloadavg()
@@ -188,7 +194,11 @@ def report(
     print(f"round trips: {trips}, {trips * 1000 / max(jobs, 1):.1f} per 1,000 jobs")
     at_work = sum(r["busy_s"] for r in results) / max(elapsed, 1e-9)
     print(f"Web Connectors at work: {at_work:.1f} on average (their time at work / the run's)")
-    for title, table in (("at the Web Connector (HTTP)", wc), ("inside the worker", worker)):
+    for title, table in (
+        ("on the wire (request sent to reply read, as the Web Connector's machine sees the service)", on_wire),
+        ("at the simulated Web Connector (zeep's envelope and parse too, in processes at nice)", wc),
+        ("inside the worker", worker),
+    ):
         print(f"latency {title}, ms:")
         for method, cut in table.items():
             print(f"  {method:<20} p50 {cut['p50']:7.1f}  p95 {cut['p95']:7.1f}  p99 {cut['p99']:7.1f}")
@@ -204,18 +214,18 @@ def report(
     for r in results:
         for reason, count in r["failed_reasons"].items():
             print(f"  failed x{count}: {reason}")
-    p95 = max((cut["p95"] for cut in wc.values()), default=0.0)
-    p95_inside = max((cut["p95"] for cut in worker.values()), default=0.0)
+    levels = (("on the wire", on_wire), ("at the simulated Web Connector", wc), ("inside the worker", worker))
+    worst = {name: max((cut["p95"] for cut in table.values()), default=0.0) for name, table in levels}
     print(
         f"targets: lost 0: {'met' if lost == 0 else 'MISSED'}; duplicated 0: "
-        f"{'met' if entered_twice + applied_twice == 0 else 'MISSED'}; p95 < 50 ms per call: at the Web Connector "
-        f"{'met' if p95 < 50 else 'MISSED'} (worst {p95:.1f} ms), inside the worker "
-        f"{'met' if p95_inside < 50 else 'MISSED'} (worst {p95_inside:.1f} ms)"
+        f"{'met' if entered_twice + applied_twice == 0 else 'MISSED'}; p95 < 50 ms per call: "
+        + ", ".join(f"{name} {'met' if p95 < 50 else 'MISSED'} (worst {p95:.1f} ms)" for name, p95 in worst.items())
     )
     return {
         "companies": args.companies, "jobs": jobs, "done": done, "failed": failed, "elapsed_s": round(elapsed, 2),
         "jobs_per_s": round(done / max(elapsed, 1e-9), 1), "round_trips": trips,
         "round_trips_per_1000_jobs": round(trips * 1000 / max(jobs, 1), 1), "latency_ms": wc,
+        "latency_wire_ms": on_wire,
         "latency_in_worker_ms": worker, "peak_connections": service_peak, "peak_database_connections": database_peak,
         "rss_peak_mib": round(largest, 1), "rss_total_peak_mib": round(total, 1), "lost": lost,
         "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1), "spread_s": args.spread,

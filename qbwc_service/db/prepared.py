@@ -74,6 +74,8 @@ class Prepared:
                 value = bind.effective_value
                 slots.append((name, None, process(value) if process else value, None))
         self._slots = tuple(slots)
+        if dialect.driver == "psycopg" and not self._positional:
+            self.sql = _binary_arrays(self.sql, compiled)
         columns = list(getattr(stmt, "exported_columns", ()))
         keys = [c.key for c in columns if c.key]
         if len(set(keys)) != len(keys):
@@ -105,6 +107,18 @@ class Prepared:
             raise PreparedStatementError("the statement returns no rows")
         make, processors = self._row._make, self._result_processors
         return [make(p(v) if p else v for p, v in zip(processors, r, strict=True)) for r in raw]
+
+
+def _binary_arrays(sql: str, compiled: SQLCompiler) -> str:
+    """``sql`` with psycopg's binary placeholder (``%(name)b``) for every array parameter.
+
+    In the text format psycopg escapes each element with a regular expression, quote by
+    quote: the arrays of a message's XML took about 8 ms a statement, and 0.5 ms in binary.
+    """
+    for name, bind in compiled.binds.items():
+        if isinstance(bind.type, ARRAY):
+            sql = sql.replace(f"%({name})s", f"%({name})b")
+    return sql
 
 
 class Tx:

@@ -71,8 +71,10 @@ class Summary:
     wrong: list[tuple[str, int, str]] = field(default_factory=list)
     #: Jobs whose Add or Mod QuickBooks applied more than once: ``(company, job id, times)``.
     twice: list[tuple[str, int, int]] = field(default_factory=list)
-    #: Seconds each QBWC call took, by operation (HTTP only).
+    #: Seconds each QBWC call took at the Web Connector, by operation (zeep's envelope and parse included).
     calls: dict[str, list[float]] = field(default_factory=dict)
+    #: Seconds each QBWC call took on the wire, by operation: from the request sent to the reply read.
+    wire: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -405,6 +407,7 @@ class Simulation:
         wrong: list[tuple[str, int, str]] = []
         twice: list[tuple[str, int, int]] = []
         calls: dict[str, list[float]] = {}
+        wire: dict[str, list[float]] = {}
         duplicates: list[tuple[str, Duplicate]] = []
         latencies: list[float] = []
         with self.engine.connect() as conn:
@@ -431,6 +434,8 @@ class Simulation:
                     latencies.extend(report.latencies)
                     for operation, seconds in report.call_times:
                         calls.setdefault(operation, []).append(seconds)
+                    for operation, seconds in report.wire_times:
+                        wire.setdefault(operation, []).append(seconds)
                 faults.update(injector.counts)
         return Summary(
             round_trips=len(latencies),
@@ -445,6 +450,7 @@ class Simulation:
             wrong=wrong,
             twice=twice,
             calls=calls,
+            wire=wire,
         )
 
     @staticmethod

@@ -27,6 +27,19 @@ def _binding_name(client: Any) -> str:
     return BINDING if BINDING in names or not names else names[0]
 
 
+class _TimedTransport(Transport):
+    """zeep's transport, keeping how long the last HTTP exchange took: request sent, reply read."""
+
+    last_seconds = 0.0
+
+    def post(self, address: str, message: Any, headers: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return super().post(address, message, headers)  # type: ignore[no-untyped-call]  # zeep: untyped
+        finally:
+            self.last_seconds = time.perf_counter() - started
+
+
 QBWC_VERSION = "2.3.0.215"
 #: What QBWC reports when it cannot reach QuickBooks or the company file.
 NO_QUICKBOOKS = ("0x80040408", "Could not start QuickBooks.")
@@ -69,8 +82,10 @@ class SessionReport:
     min_run_every: int | None = None
     #: Seconds spent in each sendRequestXML + receiveResponseXML pair (HTTP only).
     latencies: list[float] = field(default_factory=list)
-    #: ``(operation, seconds)`` of every call that answered.
+    #: ``(operation, seconds)`` of every call that answered, zeep's envelope and parse included.
     call_times: list[tuple[str, float]] = field(default_factory=list)
+    #: ``(operation, seconds)`` of the same calls on the wire: from the request sent to the reply read.
+    wire_times: list[tuple[str, float]] = field(default_factory=list)
     percentages: list[int] = field(default_factory=list)
     last_error: str | None = None
     close_message: str | None = None
@@ -134,10 +149,11 @@ class WebConnector:
             wsdl = official if official and official.is_file() else url + "?wsdl"
         # zeep ships no type information for these: go through Any.
         client_class: Any = Client
-        transport_class: Any = Transport
+        transport_class: Any = _TimedTransport  # zeep ships no type information
+        self._transport = transport_class(session=self.session, timeout=timeout, operation_timeout=timeout)
         client = client_class(
             str(wsdl),
-            transport=transport_class(session=self.session, timeout=timeout, operation_timeout=timeout),
+            transport=self._transport,
             settings=Settings(strict=False, xml_huge_tree=False),
         )
         self.service: Any = client.create_service(_binding_name(client), url)
@@ -165,6 +181,7 @@ class WebConnector:
         started = time.perf_counter()
         answer = getattr(self.service, operation)(**params)
         report.call_times.append((operation, time.perf_counter() - started))
+        report.wire_times.append((operation, self._transport.last_seconds))
         return answer
 
     def _run(self, report: SessionReport) -> None:

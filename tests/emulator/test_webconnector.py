@@ -98,6 +98,16 @@ def test_full_run_call_sequence(harness: Harness) -> None:
     assert report.close_message == "bye"
 
 
+def test_each_call_is_timed_on_the_wire_within_its_whole_time(harness: Harness) -> None:
+    """The wire time of a call (request sent to reply read) is its own, and inside the call's whole time."""
+    wc = harness.connect(script_of(["T1", ""], [customer_request("A")], [100]))
+    report = wc.run_session()
+    assert [op for op, _ in report.wire_times] == [op for op, _ in report.call_times] == harness.ops
+    for (_, wire), (_, whole) in zip(report.wire_times, report.call_times, strict=True):
+        assert 0 < wire <= whole
+    assert len({wire for _, wire in report.wire_times}) > 1  # each call's, not one kept from the first
+
+
 def test_empty_request_means_get_last_error_then_close(harness: Harness) -> None:
     """When sendRequestXML returns nothing, QBWC asks getLastError and closes."""
     report = harness.connect(script_of(["T", ""], [])).run_session()

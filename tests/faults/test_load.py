@@ -40,6 +40,9 @@ def test_the_load_bench_loses_and_duplicates_nothing() -> None:
     assert (figures["lost"], figures["duplicated"], figures["failed"]) == (0, 0, 0)
     assert set(figures["latency_ms"]) >= {"authenticate", "sendRequestXML", "receiveResponseXML", "closeConnection"}
     assert set(figures["latency_in_worker_ms"]) >= {"sendRequestXML", "receiveResponseXML"}
+    assert set(figures["latency_wire_ms"]) == set(figures["latency_ms"])
+    for method, cut in figures["latency_wire_ms"].items():  # each call's wire time is inside its whole time
+        assert 0 < cut["p50"] <= figures["latency_ms"][method]["p50"]
     assert 1 <= figures["peak_connections"] <= 2 * 5  # two workers, each one pool
     assert figures["rss_peak_mib"] > 0 and figures["round_trips"] > 0
     text = "\n".join(lines)

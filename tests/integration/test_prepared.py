@@ -65,6 +65,10 @@ def test_execute_many_counts_every_row(engine: Engine, company: NewCompany) -> N
         assert prepared.execute_many(conn, stmt, []) == 0
 
 
+#: What an array's text format must quote or escape (psycopg sends the arrays in binary).
+ODD = '{a,b} "NULL" \\ é\n<Rs statusMessage="it\'s &amp; ok"/>'
+
+
 def test_per_row_statements_write_each_row_its_own_values(engine: Engine, company: NewCompany) -> None:
     """A PerRow statement writes what one statement per row would, NULLs included (one over arrays on PostgreSQL)."""
     when = datetime(2026, 12, 2, 9, 15, 0, 500000, tzinfo=UTC)
@@ -89,7 +93,7 @@ def test_per_row_statements_write_each_row_its_own_values(engine: Engine, compan
             {"p_id": ids[0], "p_state": JobState.DONE, "p_progress": {"page": 2}, "p_when": when, "p_error": None},
             {"p_id": ids[1], "p_state": JobState.FAILED, "p_progress": None, "p_when": None, "p_error": "it's 'bad'"},
             {"p_id": ids[2], "p_state": JobState.QUEUED, "p_progress": {"x": [1, None]}, "p_when": None,
-             "p_error": "{a,b}"},
+             "p_error": ODD},
             {"p_id": ids[3], "p_state": JobState.DONE, "p_progress": None, "p_when": None, "p_error": None},
         ]  # fmt: skip
         changed = prepared.execute_rows(conn, stmt, [{**r, "p_priority": 4} for r in rows])
@@ -100,6 +104,7 @@ def test_per_row_statements_write_each_row_its_own_values(engine: Engine, compan
         added = prepared.execute_rows(conn, events, [
             {"p_job": ids[0], "p_at": when, "p_actor": "test", "p_message": "one"},
             {"p_job": ids[2], "p_at": when, "p_actor": "test", "p_message": None},
+            {"p_job": ids[1], "p_at": when, "p_actor": "test", "p_message": "NULL"},
         ])  # fmt: skip
         logged = conn.execute(select(E.c.job_id, E.c.at, E.c.message).where(E.c.actor == "test", E.c.at == when)
                               .order_by(E.c.job_id)).all()  # fmt: skip
@@ -108,11 +113,11 @@ def test_per_row_statements_write_each_row_its_own_values(engine: Engine, compan
     assert [tuple(r) for r in got] == [
         (JobState.DONE, {"page": 2}, when, None, 4),
         (JobState.FAILED, None, None, "it's 'bad'", 4),
-        (JobState.QUEUED, {"x": [1, None]}, None, "{a,b}", 4),
+        (JobState.QUEUED, {"x": [1, None]}, None, ODD, 4),
         (JobState.CANCELLED, None, None, None, 0),
     ]
-    assert added == 2
-    assert [tuple(r) for r in logged] == [(ids[0], when, "one"), (ids[2], when, None)]
+    assert added == 3
+    assert [tuple(r) for r in logged] == [(ids[0], when, "one"), (ids[1], when, "NULL"), (ids[2], when, None)]
 
 
 def test_aggregate_columns_are_reached_by_position(engine: Engine, company: NewCompany) -> None:
