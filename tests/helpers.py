@@ -12,11 +12,13 @@ from xml.sax.saxutils import escape
 
 import requests
 from lxml import etree
+from sqlalchemy import Engine
 from zeep import Client, Settings
 from zeep.transports import Transport
 
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.qbwc.protocol import Protocol
+from qbwc_service.queue import views
 from qbwc_service.simulator.service import free_port
 from tests.conftest import WSDL, WSDL_11OPS, need_spec
 
@@ -98,6 +100,13 @@ def soap_post(url: str, operation: str, body: str | bytes, **headers: str) -> re
         },
         timeout=30,
     )
+
+
+def last_xml(engine: Engine, job_id: int) -> tuple[str | None, str | None]:
+    """The last request sent for a job and the last response to it, as support staff see them."""
+    with engine.connect() as conn:
+        detail = views.load_job_detail(conn, job_id)
+    return detail["request_xml"], detail["response_xml"]
 
 
 def start(protocol: Protocol, company: NewCompany) -> str:

@@ -165,6 +165,8 @@ class Job(Base):
     send_alone: Mapped[bool] = mapped_column(default=False)
     #: State a multi-step job carries between round trips (EditSequence, iteratorID).
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: Written by releases before 0014 only: a job's requests and responses are on its events
+    #: (:func:`qbwc_service.queue.views.last_xml`). Dropped once no running release writes them.
     request_xml: Mapped[str | None] = mapped_column(Text)
     response_xml: Mapped[str | None] = mapped_column(Text)
     status_code: Mapped[int | None]

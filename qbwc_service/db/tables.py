@@ -31,8 +31,6 @@ job = table(
     column("step", Integer),
     column("send_alone", Boolean),
     column("progress", JSON),
-    column("request_xml", Text),
-    column("response_xml", Text),
     column("status_code", Integer),
     column("status_severity", String),
     column("status_message", Text),

@@ -78,7 +78,9 @@ def events(conn: Executor, rows: Iterable[Mapping[str, Any]]) -> None:
     """Append job events (``job_id``, ``from_state``, ``to_state``, ``ticket``, ``actor``, ``message``).
 
     The event of a job sent carries the step's request (``request_xml``), the event of its
-    answer the response (``response_xml``): every step shows in the history.
+    answer the response (``response_xml``): every step shows in the history, and the job's
+    last request and response are the last its events carry (:func:`.views.last_xml`). The
+    job row holds no copy: each lease and outcome rewrites the row, and would rewrite the XML.
     """
     now = utcnow()
     defaults = {
@@ -158,16 +160,18 @@ def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    try:
-        with conn.begin_nested():
-            job_id = conn.execute(insert(J).values(**values).returning(J.c.id)).scalar_one()
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        earlier = _by_idempotency_key(conn, company_id, idempotency_key)
-        if earlier is None:
-            raise
-        return earlier
+    add = insert(J).values(**values).returning(J.c.id)
+    if idempotency_key is None:  # nothing unique to race on: no savepoint to pay for
+        job_id = conn.execute(add).scalar_one()
+    else:
+        try:
+            with conn.begin_nested():
+                job_id = conn.execute(add).scalar_one()
+        except IntegrityError:  # another transaction queued the same key first
+            earlier = _by_idempotency_key(conn, company_id, idempotency_key)
+            if earlier is None:
+                raise
+            return earlier
     if dependencies:
         by_ref = {r.job_id for r in refs}
         conn.execute(
@@ -354,7 +358,7 @@ def _candidates_stmt(dialect: str, strict: bool = False) -> Any:
 
 @functools.cache
 def _claim_stmt(checking: bool = False) -> prepared.PerRow:
-    """Lease queued jobs to a ticket, storing the request each is sent as.
+    """Lease queued jobs to a ticket (the request each is sent as goes on its event).
 
     ``checking``: the request is the query of a lost-reply check, sent as the job's next step.
     """
@@ -366,14 +370,14 @@ def _claim_stmt(checking: bool = False) -> prepared.PerRow:
             .where(J.c.id == row("p_id"), J.c.state == _QUEUED)
             .values(
                 state=_IN_FLIGHT, ticket=bindparam("p_ticket", type_=J.c.ticket.type), leased_at=now,
-                attempts=J.c.attempts + 1, updated_at=now, request_xml=func.coalesce(row("p_xml"), J.c.request_xml),
+                attempts=J.c.attempts + 1, updated_at=now,
             )
         )  # fmt: skip
         if checking:
             stmt = stmt.values(step=J.c.step + 1, progress=row("p_progress"))
         return stmt
 
-    types = {"p_id": J.c.id.type, "p_xml": J.c.request_xml.type}
+    types = {"p_id": J.c.id.type}
     return prepared.PerRow(build, **types, **({"p_progress": J.c.progress.type} if checking else {}))
 
 
@@ -413,7 +417,6 @@ def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool 
                 status_severity=row("p_severity"),
                 status_message=row("p_message"),
                 error=row("p_error"),
-                response_xml=func.coalesce(row("p_response"), J.c.response_xml),
                 result=row("p_result"),
                 finished_at=row("p_finished"),
                 not_before=row("p_not_before"),
@@ -428,7 +431,7 @@ def _settle_stmt(with_progress: bool = False, advance: bool = False, hold: bool 
     types = {
         "p_id": J.c.id.type, "p_state": J.c.state.type, "p_code": J.c.status_code.type,
         "p_severity": J.c.status_severity.type, "p_message": J.c.status_message.type, "p_error": J.c.error.type,
-        "p_response": J.c.response_xml.type, "p_result": J.c.result.type, "p_finished": J.c.finished_at.type,
+        "p_result": J.c.result.type, "p_finished": J.c.finished_at.type,
         "p_not_before": J.c.not_before.type, "p_uncount": J.c.attempts.type, "p_send_alone": J.c.send_alone.type,
     }  # fmt: skip
     if with_progress:
@@ -624,12 +627,11 @@ def claim(
         return
     now = now or utcnow()
     checks = checks or {}
-    plain = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml} for job, xml in leases
-             if job.id not in checks]  # fmt: skip
+    plain = [{"p_id": job.id, "p_ticket": ticket, "p_now": now} for job, _xml in leases if job.id not in checks]
     claimed = prepared.execute_rows(conn, _claim_stmt(), plain)
     if checks:
-        checked = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_xml": xml, "p_progress": checks[job.id]}
-                   for job, xml in leases if job.id in checks]  # fmt: skip
+        checked = [{"p_id": job.id, "p_ticket": ticket, "p_now": now, "p_progress": checks[job.id]}
+                   for job, _xml in leases if job.id in checks]  # fmt: skip
         claimed += prepared.execute_rows(conn, _claim_stmt(checking=True), checked)
     if claimed != len(leases):
         raise JobStateError(leases[0][0].id, "queued")
@@ -701,7 +703,7 @@ def settle(conn: Executor, ticket: str, outcomes: Sequence[Outcome], *, actor: s
         params: dict[str, Any] = {
             "p_id": o.job_id, "p_ticket": ticket, "p_now": now, "p_state": o.to_state,
             "p_code": o.status_code, "p_severity": o.status_severity, "p_message": o.status_message,
-            "p_error": None if done else o.error, "p_response": o.response_xml,
+            "p_error": None if done else o.error,
             "p_result": o.result if done else None,
             "p_finished": None if o.to_state is JobState.QUEUED else now,
             "p_not_before": o.not_before if o.to_state is JobState.QUEUED else None,

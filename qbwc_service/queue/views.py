@@ -6,7 +6,7 @@ CLI process loads neither the ORM nor the models (``bench/cli_start.py``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -16,8 +16,7 @@ from qbwc_service.db.types import JobState
 from qbwc_service.errors import JobNotFound
 
 _JOB_WITH_COMPANY = job.join(company, job.c.company_id == company.c.id)
-#: What :func:`job_json` shows (not the request and response: they may be megabytes).
-_SHOWN = [c for c in job.c if c.name not in ("request_xml", "response_xml")]
+_SHOWN = list(job.c)
 
 
 def job_json(row: Any, company_name: str, depends_on: Sequence[int] = ()) -> dict[str, Any]:
@@ -66,14 +65,13 @@ def dependencies(conn: Connection, job_id: int) -> list[int]:
 def load_job_detail(conn: Connection, job_id: int) -> dict[str, Any]:
     """The job ``job_id`` as JSON with its request, response and history (``events``, each step's XML on its events)."""
     data = load_job(conn, job_id)
-    xml = conn.execute(select(job.c.request_xml, job.c.response_xml).where(job.c.id == job_id)).one()
-    data["request_xml"], data["response_xml"] = xml.request_xml, xml.response_xml
     e = job_event.c
     history = conn.execute(
         select(e.at, e.from_state, e.to_state, e.actor, e.message, e.request_xml, e.response_xml)
         .where(e.job_id == job_id)
         .order_by(e.id)
-    )
+    ).all()
+    data["request_xml"], data["response_xml"] = last_xml(history)
     # Each step's request (on the event of the job sent) and response (on the event settling it).
     data["events"] = [
         {"at": r.at.isoformat(), "from": r.from_state, "to": r.to_state, "actor": r.actor, "message": r.message,
@@ -99,3 +97,12 @@ def list_jobs(
     if state:
         query = query.where(job.c.state == state.value)
     return [row._asdict() for row in conn.execute(query)]
+
+
+def last_xml(history: Iterable[Any]) -> tuple[str | None, str | None]:
+    """A job's last request and last response, from its events in order (each step's are on its events)."""
+    request = response = None
+    for event in history:
+        request = event.request_xml or request
+        response = event.response_xml or response
+    return request, response

@@ -15,7 +15,7 @@ from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.db.models import Company, Job, JobEvent, JobState, QbwcSession, SessionState, utcnow
 from qbwc_service.queue import jobs
 from tests.conftest import LiveServer
-from tests.helpers import HCP_RESPONSE, customer_add, customer_ret, qbwc, response_doc, rs
+from tests.helpers import HCP_RESPONSE, customer_add, customer_ret, last_xml, qbwc, response_doc, rs
 
 
 def enqueue_customers(engine: Engine, *names: str, **kwargs: Any) -> list[int]:
@@ -75,8 +75,9 @@ def test_whole_session_posts_jobs_and_records_results(
         "FullName": "Bob's Garage",
         "Name": "Bob's Garage",
     }
-    assert first.ticket is None and first.request_xml and 'requestID="' in first.request_xml
-    assert "80000002-1" in (second.response_xml or "")
+    sent, _ = last_xml(engine, ids[0])
+    assert first.ticket is None and sent and 'requestID="' in sent
+    assert "80000002-1" in (last_xml(engine, ids[1])[1] or "")
     with engine.connect() as conn:
         acme = conn.execute(select(Company).where(Company.name == "acme")).one()
         session = conn.execute(select(QbwcSession).where(QbwcSession.ticket == ticket)).one()

@@ -26,6 +26,7 @@ from qbwc_service.simulator.webconnector import Outcome, WebConnector
 from qbwc_service.simulator.workload import BEANS, STOCK, customer_name
 from tests.conftest import LiveServer, make_test_app
 from tests.emulator.conftest import needs_spec
+from tests.helpers import last_xml
 
 pytestmark = needs_spec
 
@@ -205,7 +206,8 @@ def test_hcp_facts_reach_the_service(service: tuple[Flask, str]) -> None:
     sim.run(sessions=2)
     with engine_of(app).connect() as conn:
         row = conn.execute(select(Company.qbxml_version, Company.qbxml_country, Company.host_info)).one()
-        sent = conn.execute(select(Job.request_xml).where(Job.kind == "customer_add")).scalar_one()
+        added = conn.execute(select(Job.id).where(Job.kind == "customer_add")).scalar_one()
+    sent, _ = last_xml(engine_of(app), added)
     assert row.qbxml_country == "US"
     assert row.qbxml_version == "16.0"
     assert row.host_info

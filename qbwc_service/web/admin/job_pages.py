@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from qbwc_service.db.models import Company, Job, JobEvent, JobState
 from qbwc_service.errors import Conflict, NotFound
-from qbwc_service.queue import jobs
+from qbwc_service.queue import jobs, views
 from qbwc_service.queue.kinds import registry
 from qbwc_service.redaction import Redactor
 from qbwc_service.web.admin.auth import actor, require_user
@@ -65,6 +65,7 @@ def detail(job_id: int) -> Any:
         for e in history
         if e.request_xml or e.response_xml
     }  # fmt: skip
+    request_xml, response_xml = views.last_xml(history)
     return render_template(
         "jobs/detail.html",
         job=job,
@@ -74,8 +75,8 @@ def detail(job_id: int) -> Any:
         step_xml=step_xml,
         payload_json=payload_json,
         payload_xml=payload_xml,
-        request_xml=redactor.xml(job.request_xml),
-        response_xml=redactor.xml(job.response_xml),
+        request_xml=redactor.xml(request_xml),
+        response_xml=redactor.xml(response_xml),
         result=redactor.json(job.result),
         error=redactor.text(job.error) if job.error else None,
         status_message=redactor.text(job.status_message) if job.status_message else None,

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 from qbwc_service.accounts import companies
 from qbwc_service.accounts.companies import NewCompany
 from qbwc_service.db.models import Job, JobEvent, JobState, utcnow
+from qbwc_service.queue import jobs
 from tests.emulator.conftest import needs_spec
 from tests.helpers import customer_add
 from tests.integration.admin.factories import ADMIN, SUPPORT, TICKET, done_job, failed_job, queue_job
@@ -152,10 +153,9 @@ def test_job_page_masks_card_numbers_and_secrets(admin: FlaskClient, engine: Eng
     job_id = queue_job(engine, "x")
     with engine.begin() as conn:
         conn.execute(
-            update(Job).where(Job.id == job_id).values(
-                payload={"request": request, "password": "hunter2-secret"}, request_xml=request, response_xml=request
-            )
-        )  # fmt: skip
+            update(Job).where(Job.id == job_id).values(payload={"request": request, "password": "hunter2-secret"})
+        )
+        jobs.events(conn, [{"job_id": job_id, "request_xml": request, "response_xml": request}])
     page = admin.get(f"/jobs/{job_id}").get_data(as_text=True)
     for secret in ("4111 1111 1111 1111", "4111111111111111", "5500005555555559", "hunter2-secret"):
         assert secret not in page, secret
