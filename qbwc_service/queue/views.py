@@ -16,7 +16,6 @@ from qbwc_service.db.types import JobState
 from qbwc_service.errors import JobNotFound
 
 _JOB_WITH_COMPANY = job.join(company, job.c.company_id == company.c.id)
-_SHOWN = list(job.c)
 
 
 def job_json(row: Any, company_name: str, depends_on: Sequence[int] = ()) -> dict[str, Any]:
@@ -47,7 +46,7 @@ def job_json(row: Any, company_name: str, depends_on: Sequence[int] = ()) -> dic
 def load_job(conn: Connection, job_id: int) -> dict[str, Any]:
     """The job ``job_id`` as JSON, or :class:`JobNotFound`."""
     found = conn.execute(
-        select(*_SHOWN, company.c.name.label("company_name")).select_from(_JOB_WITH_COMPANY).where(job.c.id == job_id)
+        select(*job.c, company.c.name.label("company_name")).select_from(_JOB_WITH_COMPANY).where(job.c.id == job_id)
     ).first()
     if found is None:
         raise JobNotFound(job_id)
