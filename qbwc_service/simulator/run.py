@@ -53,6 +53,17 @@ class Failure:
     in_quickbooks: bool
 
 
+def start_delay(seed: int, company: str, spread: float) -> float:
+    """Seconds after the start at which ``company``'s Web Connector first runs: drawn evenly from ``[0, spread)``.
+
+    Drawn from the seed and the company's name, so that simulations splitting one fleet
+    between processes (a prefix each) start their companies apart, and a run repeats.
+    """
+    if spread <= 0:
+        return 0.0
+    return random.Random(f"{seed}:spread:{company}").uniform(0.0, spread)  # noqa: S311 (reproducible, not secrets)
+
+
 @dataclass(slots=True)
 class Summary:
     """What a simulation found."""
@@ -346,8 +357,7 @@ class Simulation:
         :attr:`busy` is then the seconds they were at work, summed over the companies.
         """
         slots = threading.BoundedSemaphore(concurrency or max(1, len(self.runs)))
-        rng = random.Random(f"{self.seed}:spread")  # noqa: S311 (reproducible start times, not secrets)
-        delays = [rng.uniform(0.0, spread) if spread > 0 else 0.0 for _ in self.runs]
+        delays = [start_delay(self.seed, run.name, spread) for run in self.runs]
         lock = threading.Lock()
         self.busy = 0.0
 

@@ -21,7 +21,7 @@ from qbwc_service.db.types import utcnow
 from qbwc_service.queue import jobs
 from qbwc_service.queue.retry import RetryPolicy
 from qbwc_service.simulator import CompanyFacts, FaultInjector, QuickBooksEmulator, TransportFault
-from qbwc_service.simulator.run import CompanyRun, Simulation, Summary, check_amount
+from qbwc_service.simulator.run import CompanyRun, Simulation, Summary, check_amount, start_delay
 from qbwc_service.simulator.webconnector import Outcome, WebConnector
 from qbwc_service.simulator.workload import BEANS, STOCK, customer_name
 from tests.conftest import LiveServer, make_test_app
@@ -155,6 +155,23 @@ def test_spread_starts_each_web_connector_at_its_own_time(service: tuple[Flask, 
     assert len(offsets) == 3 and offsets[0] >= 0 and offsets[-1] < 1.5 + 1.0
     assert offsets[-1] - offsets[0] > 0.1, f"the starts should be spread out: {offsets}"
     assert 0 < sim.busy < 3 * elapsed  # each was at work for part of the run, not from its start
+
+
+def test_spread_draws_each_company_its_own_start_across_simulations() -> None:
+    """Simulations that split a fleet (one prefix each, one seed) do not start their Nth companies together.
+
+    ``bench/load.py`` runs its companies in several processes, each a :class:`Simulation` of
+    the same seed; a start drawn from the seed alone gave every process the same delays, so
+    the Web Connectors started in lockstep groups, one from each process.
+    """
+    seed, spread = 1, 600.0
+    names = [f"load{process}-{seed}-{n}" for process in range(4) for n in range(1, 51)]
+    delays = [start_delay(seed, name, spread) for name in names]
+    assert all(0.0 <= delay < spread for delay in delays)
+    assert len({round(delay, 6) for delay in delays}) == len(names), "two companies drew the same start"
+    assert [start_delay(seed, name, spread) for name in names] == delays  # reproducible
+    assert start_delay(seed + 1, names[0], spread) != delays[0]
+    assert start_delay(seed, names[0], 0.0) == 0.0
 
 
 def test_invoices_carry_tax_addresses_and_description_lines(service: tuple[Flask, str]) -> None:
