@@ -14,8 +14,9 @@ do, and the run measures the latency of a load the service carries (it prints ho
 were at work on average). The emulated QuickBooks skip the schema check of each request
 unless ``--validate`` (it is the client's CPU, which the service shares here), and the
 simulating processes run at ``--nice`` 10 once the work is queued, for the same reason.
-It prints the machine's speed first (:func:`fleet.reference_ms`): runs on other days
-compare in proportion to it.
+It prints the machine's speed (:func:`fleet.reference_ms`), read before the work is queued
+and again once the run is over: runs on other days compare in proportion to it, and two
+readings far apart say the machine changed speed during the run.
 
 Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (on the wire,
 from the HTTP request sent to the reply read; at the simulated Web Connector, zeep's SOAP
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             service_url, workers=args.workers, env=env, access_log=access_log, access_format=fleet.ACCESS_FORMAT
         ) as server:
             results, elapsed, sampler = run(args, processes, server, bench_url)
+            args.reference_after_ms = fleet.reference_ms()  # the simulators are done, the workers idle
     finally:
         if not args.keep:
             fleet.drop_database(args.server, args.database)
@@ -191,7 +193,8 @@ def report(
         f"{f'starting over {args.spread:.0f} s' if args.spread > 0 else 'all starting together'}; "
         f"emulator schema check {'on' if args.validate else 'off'}; "
         f"{os.cpu_count()} cores, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; the machine's speed: "
-        f"{args.reference_ms:.1f} ms for the reference work (fleet.reference_ms, measured before the run)"
+        f"{args.reference_ms:.1f} ms for the reference work before the run, {args.reference_after_ms:.1f} ms after "
+        "(fleet.reference_ms)"
     )
     print(f"setup: {jobs} jobs enqueued in {setup:.1f} s ({jobs / max(setup, 1e-9):.0f} jobs/s, {processes} processes)")
     print(f"run: {elapsed:.1f} s, {done} done, {failed} failed: {done / max(elapsed, 1e-9):.1f} jobs/s")
@@ -233,7 +236,7 @@ def report(
         "latency_in_worker_ms": worker, "peak_connections": service_peak, "peak_database_connections": database_peak,
         "rss_peak_mib": round(largest, 1), "rss_total_peak_mib": round(total, 1), "lost": lost,
         "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1), "spread_s": args.spread,
-        "reference_ms": round(args.reference_ms, 2),
+        "reference_ms": round(args.reference_ms, 2), "reference_after_ms": round(args.reference_after_ms, 2),
         "connectors_at_work": round(at_work, 2),
     }  # fmt: skip
 

@@ -45,6 +45,7 @@ def test_the_load_bench_loses_and_duplicates_nothing() -> None:
         assert 0 < cut["p50"] <= figures["latency_ms"][method]["p50"]
     assert 1 <= figures["peak_connections"] <= 2 * 5  # two workers, each one pool
     assert figures["rss_peak_mib"] > 0 and figures["round_trips"] > 0
+    assert figures["reference_ms"] > 0 and figures["reference_after_ms"] > 0  # the machine's speed, before and after
     text = "\n".join(lines)
     for expected in ("jobs/s", "per 1,000 jobs", "p95", "peak database connections", "service RSS", "lost 0"):
         assert expected in text
