@@ -47,7 +47,9 @@ class Settings:
     )
     log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`")
     instance_path: str = setting("instance", "folder of the default SQLite database")
-    batch_size: int = setting(50, "jobs handed out in one qbXML message")
+    batch_size: int = setting(
+        50, "jobs handed out in one qbXML message (fewer: shorter calls, more round trips; see `docs/deploy.md`)"
+    )
     iterator_page: int = setting(
         500, "records per page (MaxReturned) of an iterated query job that sets no `max_returned` of its own"
     )
