@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from qbwc_service.db import migrate
 from qbwc_service.db.engine import make_engine
-from qbwc_service.simulator.service import ServedService, rss_kib
+from qbwc_service.simulator.service import ServedService, cpu_seconds, rss_kib
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: The service's connections say so (pg_stat_activity.application_name); the bench's say qbwc-bench.
@@ -141,6 +141,9 @@ class Sampler:
     #: Seconds between ANALYZEs of the database when autovacuum is off (0: none).
     analyze_every: float = 0.0
     samples: list[Sample] = field(default_factory=list)
+    #: pid → (``"service"`` or ``"database"``, its CPU seconds at the mark, at the last look).
+    cpu: dict[int, tuple[str, float, float]] = field(default_factory=dict)
+    _marked: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -154,24 +157,57 @@ class Sampler:
         if self._thread is not None:
             self._thread.join(10)
 
+    def mark(self) -> None:
+        """Count CPU time from now on (:meth:`cpu_seconds`): the run begins."""
+        self._marked = True
+
     def _run(self) -> None:
         started = analyzed = time.monotonic()
         query = (
             "SELECT count(*) FILTER (WHERE application_name = %s), count(*) - 1 "
             "FROM pg_stat_activity WHERE datname = %s"
         )
+        # The database's backends and the server's own processes (WAL writer, checkpointer, ...).
+        backends = "SELECT pid FROM pg_stat_activity WHERE datname = %s OR datname IS NULL"
         with _admin(self.server) as conn:
             conn.execute("SELECT set_config('application_name', 'qbwc-sampler', false)")
+            mine = conn.info.backend_pid
             while not self._stop.is_set():
                 row = conn.execute(query, (SERVICE_APP, self.database)).fetchone()
                 service, everyone = (int(row[0]), int(row[1])) if row else (0, 0)
                 pids = [self.service.process.pid, *self.service.worker_pids()]
                 rss = {pid: rss_kib(pid) for pid in pids}
                 self.samples.append(Sample(time.monotonic() - started, service, everyone, rss))
+                database = [int(r[0]) for r in conn.execute(backends, (self.database,)) if r[0] != mine]
+                self._look_at_cpu(pids, database)
                 if self.analyze_every and time.monotonic() - analyzed >= self.analyze_every:
                     analyzed = time.monotonic()
                     analyze(self.server, self.database)
                 self._stop.wait(self.every)
+
+    def _look_at_cpu(self, service: list[int], database: list[int]) -> None:
+        for group, pids in (("service", service), ("database", database)):
+            for pid in pids:
+                if group == "database" and not _is_postgres(pid):
+                    continue  # the server runs on another host: its pids are not this machine's
+                now = cpu_seconds(pid)
+                seen = self.cpu.get(pid)
+                if seen is None or not self._marked:
+                    # A process first seen after the mark started during the run: all its time is the run's.
+                    self.cpu[pid] = (group, now if not self._marked else 0.0, now)
+                else:
+                    self.cpu[pid] = (group, seen[1], max(now, seen[2]))
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds since :meth:`mark` of the service (master and workers) and of the database server.
+
+        Read from ``/proc`` at every look, so a process's last fraction of a look's interval
+        before it exits is not counted; a database server on another host counts 0.
+        """
+        out = {"service": 0.0, "database": 0.0}
+        for group, first, last in self.cpu.values():
+            out[group] += last - first
+        return out
 
     def peak_connections(self) -> tuple[int, int]:
         """The most connections the service held at once, and the most on the database in all."""
@@ -185,6 +221,13 @@ class Sampler:
         largest = max((max(s.rss.values(), default=0) for s in self.samples), default=0)
         total = max((sum(s.rss.values()) for s in self.samples), default=0)
         return largest / 1024, total / 1024
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().startswith("postgres")
+    except OSError:
+        return False
 
 
 def slope_mib_per_hour(points: Sequence[tuple[float, int]]) -> float:
@@ -215,16 +258,17 @@ def simulate(task: dict[str, Any], barrier: Any, out: Any) -> None:
     barrier.wait()  # every process has queued its work
     barrier.wait()  # and the database is analyzed: go
     os.nice(task.get("nice", 0))  # they stand for the customers' PCs: the service has the CPU first
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     summary = sim.run(
         task["sessions"], concurrency=task["concurrency"], every=task.get("every", 0.0), spread=task.get("spread", 0.0)
     )
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     engine.dispose()
     result = summary.as_dict()
     result.update(
         setup_s=setup,
         run_s=elapsed,
+        cpu_s=cpu,
         enqueued=sum(len(r.jobs) for r in sim.runs),
         busy_s=sim.busy,
         calls=summary.calls,

@@ -14,9 +14,11 @@ do, and the run measures the latency of a load the service carries (it prints ho
 were at work on average). The emulated QuickBooks skip the schema check of each request
 unless ``--validate`` (it is the client's CPU, which the service shares here), and the
 simulating processes run at ``--nice`` 10 once the work is queued, for the same reason.
-It prints the machine's speed (:func:`fleet.reference_ms`), read before the work is queued
-and again once the run is over: runs on other days compare in proportion to it, and two
-readings far apart say the machine changed speed during the run.
+It prints the CPU time the service, PostgreSQL (when it runs on this machine) and the
+simulating processes used during the run, against what the cores had to give. It prints
+the machine's speed (:func:`fleet.reference_ms`), read before the work is queued and again
+once the run is over: runs on other days compare in proportion to it, and two readings far
+apart say the machine changed speed during the run.
 
 Prints jobs/s, round trips per 1,000 jobs, latency p50/p95/p99 per QBWC method (on the wire,
 from the HTTP request sent to the reply read; at the simulated Web Connector, zeep's SOAP
@@ -141,6 +143,7 @@ def run(
         print("autovacuum is off on this server: the database was analyzed after the work was queued", flush=True)
     barrier.wait(timeout=None)
     started = time.perf_counter()
+    sampler.mark()
     results = [out.get() for _ in procs]
     elapsed = time.perf_counter() - started
     sampler.stop()
@@ -173,6 +176,7 @@ def report(
             calls.setdefault(method, []).extend(seconds)
         for method, seconds in r["wire"].items():
             wire.setdefault(method, []).extend(seconds)
+    calls_made = sum(len(v) for v in inside.values())
     service_peak, database_peak = sampler.peak_connections()
     largest, total = sampler.peak_rss_mib()
     last = sampler.samples[-1].rss if sampler.samples else {}
@@ -209,6 +213,14 @@ def report(
         print(f"latency {title}, ms:")
         for method, cut in table.items():
             print(f"  {method:<20} p50 {cut['p50']:7.1f}  p95 {cut['p95']:7.1f}  p99 {cut['p99']:7.1f}")
+    cpu = {**sampler.cpu_seconds(), "simulators": sum(r["cpu_s"] for r in results)}
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU during the run: service {cpu['service']:.1f} s, PostgreSQL {cpu['database']:.1f} s, simulating "
+        f"processes {cpu['simulators']:.1f} s: {sum(cpu.values()) / (cores * max(elapsed, 1e-9)) * 100:.0f} % of "
+        f"{cores} cores over {elapsed:.0f} s; the service {cpu['service'] * 1000 / max(calls_made, 1):.1f} ms and "
+        f"PostgreSQL {cpu['database'] * 1000 / max(calls_made, 1):.1f} ms a call"
+    )
     print(f"peak database connections: service {service_peak}, everyone on the database {database_peak}")
     print(
         f"service RSS: peak {largest:.1f} MiB in one process, {total:.1f} MiB master and workers together; "
@@ -237,7 +249,7 @@ def report(
         "rss_peak_mib": round(largest, 1), "rss_total_peak_mib": round(total, 1), "lost": lost,
         "duplicated": entered_twice + applied_twice, "setup_s": round(setup, 1), "spread_s": args.spread,
         "reference_ms": round(args.reference_ms, 2), "reference_after_ms": round(args.reference_after_ms, 2),
-        "connectors_at_work": round(at_work, 2),
+        "connectors_at_work": round(at_work, 2), "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
     }  # fmt: skip
 
 

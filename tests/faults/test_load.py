@@ -46,6 +46,11 @@ def test_the_load_bench_loses_and_duplicates_nothing() -> None:
     assert 1 <= figures["peak_connections"] <= 2 * 5  # two workers, each one pool
     assert figures["rss_peak_mib"] > 0 and figures["round_trips"] > 0
     assert figures["reference_ms"] > 0 and figures["reference_after_ms"] > 0  # the machine's speed, before and after
+    cpu = figures["cpu_s"]  # the run's CPU: workers and simulators always, the database when it is this machine's
+    assert cpu["service"] > 0 and cpu["simulators"] > 0
+    if make_url(found.url).host in ("127.0.0.1", "localhost", None):
+        assert cpu["database"] > 0
     text = "\n".join(lines)
-    for expected in ("jobs/s", "per 1,000 jobs", "p95", "peak database connections", "service RSS", "lost 0"):
+    printed = ("jobs/s", "per 1,000 jobs", "p95", "CPU during the run", "peak database connections", "service RSS")
+    for expected in (*printed, "lost 0"):
         assert expected in text
