@@ -27,7 +27,8 @@ def test_the_load_bench_loses_and_duplicates_nothing() -> None:
     database = f"qbwc_load_test_{uuid.uuid4().hex[:8]}"
     args = [
         sys.executable, str(BENCH), "--companies", "20", "--customers", "2", "--invoices", "3", "--workers", "2",
-        "--processes", "2", "--concurrency", "8", "--server", make_url(found.url).render_as_string(False),
+        "--processes", "2", "--concurrency", "8", "--spread", "0",
+        "--server", make_url(found.url).render_as_string(False),
         "--database", database, "--json",
     ]  # fmt: skip
     done = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
