@@ -178,25 +178,24 @@ class Sampler:
                 pids = [self.service.process.pid, *self.service.worker_pids()]
                 rss = {pid: rss_kib(pid) for pid in pids}
                 self.samples.append(Sample(time.monotonic() - started, service, everyone, rss))
+                # A server on another host: its pids are not this machine's, and none is a postgres here.
                 database = [int(r[0]) for r in conn.execute(backends, (self.database,)) if r[0] != mine]
-                self._look_at_cpu(pids, database)
+                self._look_at_cpu("service", pids)
+                self._look_at_cpu("database", [pid for pid in database if _is_postgres(pid)])
                 if self.analyze_every and time.monotonic() - analyzed >= self.analyze_every:
                     analyzed = time.monotonic()
                     analyze(self.server, self.database)
                 self._stop.wait(self.every)
 
-    def _look_at_cpu(self, service: list[int], database: list[int]) -> None:
-        for group, pids in (("service", service), ("database", database)):
-            for pid in pids:
-                if group == "database" and not _is_postgres(pid):
-                    continue  # the server runs on another host: its pids are not this machine's
-                now = cpu_seconds(pid)
-                seen = self.cpu.get(pid)
-                if seen is None or not self._marked:
-                    # A process first seen after the mark started during the run: all its time is the run's.
-                    self.cpu[pid] = (group, now if not self._marked else 0.0, now)
-                else:
-                    self.cpu[pid] = (group, seen[1], max(now, seen[2]))
+    def _look_at_cpu(self, group: str, pids: list[int]) -> None:
+        for pid in pids:
+            now, seen = cpu_seconds(pid), self.cpu.get(pid)
+            if not self._marked:
+                self.cpu[pid] = (group, now, now)  # the baseline moves until the run begins
+            elif seen is None:
+                self.cpu[pid] = (group, 0.0, now)  # started during the run: all its time is the run's
+            else:
+                self.cpu[pid] = (group, seen[1], max(now, seen[2]))  # 0 once it is gone: keep its last
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds since :meth:`mark` of the service (master and workers) and of the database server.
